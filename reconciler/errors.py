@@ -1,0 +1,87 @@
+"""One exception family and the one place that maps outcomes to exit codes.
+
+Every error a user can cause is a :class:`ReconcilerError`; the CLI prints ``str(err)``
+(one line) and exits with :func:`exit_code_for`. Nothing else decides exit codes.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciler.model import Mark
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1  # an error, invalid input, or a blocked plan
+    CHANGES = 2  # plan --detailed-exitcode: changes present; drift: drift found
+    WAITING = 3  # apply: waiting on an approval or a manual step
+
+
+class ReconcilerError(Exception):
+    """Root of every error the CLI reports as one line (never a traceback)."""
+
+    exit_code = ExitCode.ERROR
+
+
+class InputError(ReconcilerError):
+    """A problem in a file the user wrote, located at ``file:line:col`` where known."""
+
+    def __init__(self, message: str, mark: Mark | None = None, file: str | None = None) -> None:
+        self.message = message
+        self.mark = mark
+        self.file = file if file is not None else (mark.file if mark else None)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if self.mark is not None:
+            return f"{self.mark}: {self.message}"
+        if self.file:
+            return f"{self.file}: {self.message}"
+        return self.message
+
+
+class ValidationFailed(ReconcilerError):
+    """Many InputErrors collected across files; validate reports them all."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+class ConfigError(InputError):
+    """reconciler.yaml or pricebook.yaml is wrong."""
+
+
+class PlatformError(ReconcilerError):
+    """A platform refused a request permanently; ``message`` is in the platform's wording."""
+
+    def __init__(self, message: str, *, code: str = "refused") -> None:
+        self.message = message
+        self.code = code
+        super().__init__(message)
+
+
+class PermissionDenied(PlatformError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="permission")
+
+
+class TransientError(ReconcilerError):
+    """Retryable: rate limit, 5xx, timeout (including a write whose answer was lost)."""
+
+
+class StalePlan(ReconcilerError):
+    pass
+
+
+class LockHeld(ReconcilerError):
+    pass
+
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    if isinstance(exc, ReconcilerError):
+        return exc.exit_code
+    return ExitCode.ERROR

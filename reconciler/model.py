@@ -1,0 +1,206 @@
+"""The two models every other module speaks: desired state (from YAML) and actual state
+(read from a platform). Both are frozen; the diff is a pure function of the two.
+
+Field conventions shared by both sides:
+
+* ``profile`` is the platform's word for what a user is: a Mitel profile type key
+  (``standard``), an iPECS package name (``Basic User With VM``) or a Call2Teams user kind
+  (``pbx`` / ``trunk``).
+* ``licence`` is the Call2Teams SKU whose subscription the user consumes (``C2TU25``);
+  ``None`` elsewhere.
+* In desired state ``None`` means "not managed" and an empty collection means "none".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+PLATFORMS = ("mitel-connect", "ipecs-cloud", "call2teams")
+
+#: Share of an account's users that a plan may delete, replace or downgrade without --force.
+DESTRUCTIVE_SHARE = Decimal("0.30")
+#: The share rule only counts for accounts with at least this many users.
+DESTRUCTIVE_MIN_USERS = 10
+#: Warn about a trial that expires within this many days.
+TRIAL_WARNING_DAYS = 7
+
+
+@dataclass(frozen=True, order=True)
+class Mark:
+    """A place in a file, 1-based: ``str(mark) == "accounts/x.yaml:12:5"``."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+# --------------------------------------------------------------------------- desired
+
+
+@dataclass(frozen=True)
+class Policy:
+    allow_downgrade: bool = False
+    prune: bool = False
+    max_monthly_increase: Decimal | None = None
+    destructive_share: Decimal = DESTRUCTIVE_SHARE
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    first: int
+    last: int
+
+    def contains(self, extension: int) -> bool:
+        return self.first <= extension <= self.last
+
+
+@dataclass(frozen=True)
+class DesiredUser:
+    extension: int
+    mark: Mark
+    name: str | None = None
+    email: str | None = None
+    site: str | None = None
+    profile: str | None = None
+    add_ons: frozenset[str] | None = None
+    licence: str | None = None
+    caller_id: str | None = None
+    call_barring: str | None = None
+    fraud_limit: int | None = None
+    renumbered_from: int | None = None
+    absent: bool = False
+    allow_downgrade: bool | None = None
+    #: field name -> mark of its value, for errors that point at one field
+    marks: Mapping[str, Mark] = field(default_factory=dict, compare=False, hash=False)
+
+    def where(self, name: str) -> Mark:
+        return self.marks.get(name, self.mark)
+
+
+@dataclass(frozen=True)
+class DesiredAccount:
+    slug: str
+    platform: str
+    external_id: str
+    path: str
+    mark: Mark
+    name: str | None = None
+    kind: str = "client"
+    policy: Policy = Policy()
+    sites: tuple[Site, ...] = ()
+    #: licence key (package / SKU) -> count; None = exactly what the users need
+    licences: Mapping[str, int] | None = None
+    users: tuple[DesiredUser, ...] = ()
+    marks: Mapping[str, Mark] = field(default_factory=dict, compare=False, hash=False)
+
+    def where(self, name: str) -> Mark:
+        return self.marks.get(name, self.mark)
+
+
+# --------------------------------------------------------------------------- actual
+
+
+@dataclass(frozen=True)
+class ActualUser:
+    extension: int
+    user_id: str
+    name: str
+    profile: str
+    email: str | None = None
+    site: str | None = None
+    add_ons: frozenset[str] = frozenset()
+    licence: str | None = None
+    caller_id: str | None = None
+    call_barring: str | None = None
+    fraud_limit: int | None = None
+    #: False when the user lost service (a Call2Teams trial that expired)
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Licence:
+    """An iPECS pool entry (package -> confirmed count) or a Call2Teams subscription."""
+
+    key: str
+    quantity: int
+    started_on: date | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class ChangeOrder:
+    """An iPECS change order: +n / -n of one package."""
+
+    order_id: str
+    licence: str
+    delta: int
+    state: str  # submitted | approved | rejected | confirmed
+    submitted_on: date
+    idempotency_key: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.state in ("submitted", "approved")
+
+
+@dataclass(frozen=True)
+class ActualAccount:
+    platform: str
+    external_id: str
+    name: str
+    kind: str = "client"
+    today: date = date(2026, 1, 1)
+    users: tuple[ActualUser, ...] = ()
+    licences: tuple[Licence, ...] = ()
+    orders: tuple[ChangeOrder, ...] = ()
+    sites: tuple[Site, ...] = ()
+
+    def user(self, extension: int) -> ActualUser | None:
+        for u in self.users:
+            if u.extension == extension:
+                return u
+        return None
+
+    def licence(self, key: str) -> Licence | None:
+        for lic in self.licences:
+            if lic.key == key:
+                return lic
+        return None
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON of this state; a saved plan carries it."""
+        blob = json.dumps(to_jsonable(self), sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Plain JSON data from the frozen model classes (sets sorted, dates ISO, money str)."""
+    from dataclasses import fields, is_dataclass
+
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: to_jsonable(getattr(obj, f.name))
+            for f in fields(obj)
+            if f.name not in ("marks", "mark")
+        }
+    if isinstance(obj, (frozenset, set)):
+        return sorted(obj)
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(x) for x in obj]
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, Decimal):
+        return str(obj)
+    return obj

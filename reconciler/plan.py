@@ -1,0 +1,137 @@
+"""The plan: ordered steps with costs, warnings and verdicts, per account.
+
+Steps are frozen and carry everything apply needs; ``to_json``/``from_json`` are the saved
+plan format (``schemas/plan.schema.json``). Money is Decimal here and a two-place string on
+the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from reconciler.money import ZERO, fmt
+
+FORMAT_VERSION = 1
+
+ACTIONS = (
+    "create_user",
+    "update_user",
+    "renumber_user",
+    "change_profile",
+    "replace_user",
+    "add_addon",
+    "remove_addon",
+    "delete_user",
+    "order_licences",
+    "return_licences",
+    "confirm_order",
+    "manual",
+)
+MODES = ("auto", "approval", "manual")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One platform write (or a manual instruction).
+
+    ``before``/``after`` are plain JSON dicts describing the target, e.g. for
+    ``change_profile`` ``{"profile": "standard", "add_ons": ["fax"]}``, for
+    ``order_licences`` ``{"quantity": 3}``. ``params`` holds anything else apply must pass
+    to the platform (the full user record of a ``create_user``, the ``order_id`` of a
+    ``confirm_order``, the Service Desk ``request`` of a ``manual`` step).
+    """
+
+    id: str
+    action: str
+    user: int | None = None
+    licence: str | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    monthly_delta: Decimal = ZERO
+    one_time: Decimal = ZERO
+    mode: str = "auto"
+    depends_on: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    #: the platform's own word for the step ("Swap", "Change Package", "Amend Subscription")
+    label: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        return str(self.user) if self.user is not None else str(self.licence)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    policy: str  # downgrade | prune | budget | internal-sku | destructive-share
+    message: str
+    #: a verdict that blocks (exit 1) or only warns ("prune not allowed" warns)
+    blocking: bool = True
+
+
+@dataclass(frozen=True)
+class Cost:
+    monthly_before: Decimal
+    monthly_after: Decimal
+    one_time: Decimal
+    currency: str = "USD"
+
+    @property
+    def monthly_delta(self) -> Decimal:
+        return self.monthly_after - self.monthly_before
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    account: str
+    platform: str
+    external_id: str
+    fingerprint: str
+    steps: tuple[Step, ...]
+    cost: Cost
+    warnings: tuple[str, ...] = ()
+    blocked: tuple[Verdict, ...] = ()
+    #: users on the platform the file does not list: {"extension", "name", "profile"}
+    unmanaged: tuple[Mapping[str, Any], ...] = ()
+    path: str = ""
+
+    @property
+    def is_blocked(self) -> bool:
+        return any(v.blocking for v in self.blocked)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.steps)
+
+
+@dataclass(frozen=True)
+class Plan:
+    accounts: tuple[AccountPlan, ...]
+    created_at: str = field(
+        default_factory=lambda: datetime.now(UTC).replace(microsecond=0).isoformat()
+    )
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def is_blocked(self) -> bool:
+        return any(a.is_blocked for a in self.accounts)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(a.has_changes for a in self.accounts)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "accounts": len(self.accounts),
+            "steps": sum(len(a.steps) for a in self.accounts),
+            "monthly_delta": fmt(sum((a.cost.monthly_delta for a in self.accounts), ZERO)),
+            "one_time": fmt(sum((a.cost.one_time for a in self.accounts), ZERO)),
+            "blocked": sum(1 for a in self.accounts if a.is_blocked),
+        }
+
+    def only(self, slug: str) -> Plan:
+        return replace(self, accounts=tuple(a for a in self.accounts if a.account == slug))

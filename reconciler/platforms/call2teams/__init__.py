@@ -1,0 +1,41 @@
+"""Call2Teams: subscriptions (SKU x quantity) per client account; users use one licence."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from reconciler.catalog import Catalog
+from reconciler.model import ActualAccount
+from reconciler.money import ZERO
+from reconciler.platforms.base import Platform
+from reconciler.platforms.call2teams import planner, rules
+from reconciler.platforms.call2teams.catalog import CATALOG, PLATFORM
+
+
+def monthly_bill(state: ActualAccount, catalog: Catalog) -> Decimal:
+    """Each active subscription bills quantity x its tier's price; a cancelled one nothing."""
+    return sum(
+        (catalog.products[lic.key].monthly * lic.quantity for lic in state.licences if lic.active),
+        ZERO,
+    )
+
+
+CALL2TEAMS = Platform(
+    name=PLATFORM,
+    label="Call2Teams",
+    catalog=CATALOG,
+    words={
+        "create_user": "Add User",
+        "change_profile": "Move User to Subscription",
+        "update_user": "Edit User",
+        "renumber_user": "Change Extension",
+        "delete_user": "Delete User",
+        "order_licences": "Amend Subscription",
+        "return_licences": "Amend Subscription",
+        "manual": "Service Desk Request",
+    },
+    validate=rules.validate,
+    monthly_bill=monthly_bill,
+    plan=planner.plan,
+    user_fields=frozenset(("name", "email", "profile", "licence")),
+)

@@ -1,0 +1,41 @@
+"""Mitel (ShoreTel) Connect CLOUD: one profile type per user, add-ons per user."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from reconciler.catalog import Catalog
+from reconciler.model import ActualAccount
+from reconciler.money import ZERO
+from reconciler.platforms.base import Platform
+from reconciler.platforms.mitel import planner, rules
+from reconciler.platforms.mitel.catalog import CATALOG, PLATFORM
+
+
+def monthly_bill(state: ActualAccount, catalog: Catalog) -> Decimal:
+    """Every user pays its profile type and each add-on, monthly."""
+    total = ZERO
+    for user in state.users:
+        total += catalog.products[user.profile].monthly
+        total += sum((catalog.add_ons[a].monthly for a in user.add_ons), ZERO)
+    return total
+
+
+MITEL = Platform(
+    name=PLATFORM,
+    label="Mitel Connect CLOUD",
+    catalog=CATALOG,
+    words={
+        "create_user": "Add User",
+        "change_profile": "Swap",
+        "add_addon": "Enable Add-On",
+        "remove_addon": "Disable Add-On",
+        "update_user": "Edit User",
+        "renumber_user": "Change Extension",
+        "delete_user": "Delete User",
+    },
+    validate=rules.validate,
+    monthly_bill=monthly_bill,
+    plan=planner.plan,
+    user_fields=frozenset(("name", "email", "site", "profile", "add_ons")),
+)

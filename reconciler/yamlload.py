@@ -1,0 +1,351 @@
+"""Load one YAML file into plain Python values that remember where each node came from.
+
+Every refusal is an :class:`~reconciler.errors.InputError` whose ``str()`` is one line,
+``file:line:col: message`` (1-based). The loader streams parser events (libyaml's C parser
+where installed) and builds the result itself, iteratively, so that aliases, deep nesting,
+tags, merge keys and duplicate keys are refused *before* anything is expanded: no input
+can make it hang or raise ``RecursionError``.
+
+Scalars follow YAML 1.1 (as PyYAML's ``SafeLoader``) except that timestamps stay strings:
+``"0123"`` is a str, ``0123`` is the octal int 83, ``yes``/``no``/``on``/``off`` are
+booleans (also as mapping keys), ``2024-05-01`` is the str ``"2024-05-01"``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+
+from reconciler.errors import InputError
+from reconciler.model import Mark
+
+__all__ = ["MAX_DEPTH", "MarkedDict", "MarkedList", "load_yaml", "loads_yaml", "mark_at"]
+
+#: Collections nested deeper than this are refused (the top-level mapping is level 1).
+MAX_DEPTH = 64
+
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_C_PARSER = _Loader is not yaml.SafeLoader
+_YAML = "tag:yaml.org,2002:"
+_STR, _NULL, _BOOL, _INT, _FLOAT = (_YAML + t for t in ("str", "null", "bool", "int", "float"))
+_MERGE, _TIMESTAMP, _VALUE = _YAML + "merge", _YAML + "timestamp", _YAML + "value"
+_AS_STR = (_TIMESTAMP, _VALUE, _MERGE)  # implicit only; explicit ones are refused
+_MAP_TAGS = (None, "!", _YAML + "map")
+_SEQ_TAGS = (None, "!", _YAML + "seq")
+_SCALAR_TAGS = frozenset((_STR, _NULL, _BOOL, _INT, _FLOAT))
+_CONSTRUCTOR = SafeConstructor()
+_BOOLS = SafeConstructor.bool_values
+_SUFFIXES = (".yaml", ".yml")
+
+
+class MarkedDict(dict[Any, Any]):
+    """A mapping: ``.mark`` where it starts, ``.key_marks[k]`` / ``.value_marks[k]``."""
+
+    __slots__ = ("mark", "key_marks", "value_marks")
+
+    def __init__(self, *args: Any, mark: Mark | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mark = mark
+        self.key_marks: dict[Any, Mark] = {}
+        self.value_marks: dict[Any, Mark] = {}
+
+
+class MarkedList(list[Any]):
+    """A sequence: ``.mark`` where it starts, ``.item_marks[i]`` where item ``i`` starts."""
+
+    __slots__ = ("mark", "item_marks")
+
+    def __init__(self, *args: Any, mark: Mark | None = None) -> None:
+        super().__init__(*args)
+        self.mark = mark
+        self.item_marks: list[Mark] = []
+
+
+def load_yaml(
+    path: str | os.PathLike[str],
+    *,
+    display_name: str | None = None,
+    expect_mapping: bool = True,
+    require_yaml_suffix: bool = True,
+) -> Any:
+    """Load the single YAML document in ``path`` as MarkedDict/MarkedList/scalars.
+
+    ``display_name`` (default: ``path`` as given) is the file name used in marks and
+    errors. Raises :class:`InputError` (one line, no traceback) for anything refused.
+    """
+    name = display_name if display_name is not None else os.fspath(path)
+    if require_yaml_suffix and not os.fspath(path).lower().endswith(_SUFFIXES):
+        raise InputError("not a YAML file (expected .yaml or .yml)", file=name)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", file=name) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a YAML file", file=name) from None
+    except PermissionError:
+        raise InputError("cannot read file: permission denied", file=name) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", file=name) from None
+    return loads_yaml(data, name, expect_mapping=expect_mapping)
+
+
+def loads_yaml(text: str | bytes, name: str = "<string>", *, expect_mapping: bool = True) -> Any:
+    """Like :func:`load_yaml`, from a string (bytes must be UTF-8); ``name`` goes in marks."""
+    if isinstance(text, bytes):
+        data = text
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _bad_utf8(data, exc, name) from None
+    else:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            line, col = _line_col(text, exc.start)
+            msg = "text is not valid Unicode (lone surrogate)"
+            raise InputError(msg, Mark(name, line, col)) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    loader = None
+    try:
+        loader = _Loader(text)  # the pure-Python reader checks characters here already
+        root, root_mark = _build(loader, name)
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, text, name) from None
+    except RecursionError:  # not expected: the builder is iterative; belt and braces
+        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", Mark(name, 1, 1)) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if root_mark is None:
+        raise InputError("file is empty", Mark(name, 1, 1))
+    if expect_mapping and not isinstance(root, dict):
+        msg = f"top level must be a mapping (key: value), found {_kind(root)}"
+        raise InputError(msg, root_mark)
+    return root
+
+
+def mark_at(root: Any, path: Sequence[str | int], *, key: bool = False) -> Mark | None:
+    """The mark of the deepest node on ``path`` that exists (None if ``root`` has none).
+
+    ``path`` is a sequence of mapping keys and list indexes, e.g. a jsonschema error's
+    ``absolute_path``. With ``key=True`` and the last step an existing mapping key, the
+    mark of that *key* is given instead of its value (for "unknown field" errors).
+    """
+    mark: Mark | None = getattr(root, "mark", None)
+    node = root
+    last = len(path) - 1
+    for i, step in enumerate(path):
+        if isinstance(node, MarkedDict):
+            if step not in node:
+                break
+            mark = node.key_marks[step] if key and i == last else node.value_marks[step]
+        elif isinstance(node, MarkedList) and isinstance(step, int) and 0 <= step < len(node):
+            mark = node.item_marks[step]
+        else:
+            break
+        node = node[step]
+    return mark
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _build(loader: Any, name: str) -> tuple[Any, Mark | None]:
+    """Turn the event stream into values; returns (root, root mark or None if no document)."""
+    get_event = loader.get_event
+    resolve = loader.resolve
+    stack: list[Any] = []  # open collections
+    keys: list[tuple[Any, Mark | None]] = []  # per open collection: (pending key, its mark)
+    root: Any = None
+    root_mark: Mark | None = None
+    tag: str | None = None
+    explicit = False
+    get_event()  # StreamStartEvent
+    while True:
+        event = get_event()
+        cls = event.__class__
+        if cls is ScalarEvent:
+            m = event.start_mark
+            mark = Mark(name, m.line + 1, m.column + 1)
+            tag = event.tag
+            explicit = tag is not None and tag != "!"
+            if not explicit:
+                tag = resolve(yaml.ScalarNode, event.value, event.implicit)
+            value = _scalar(tag, event.value, explicit, mark)
+        elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            value = stack.pop()
+            keys.pop()
+            mark = value.mark
+        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            m = event.start_mark
+            mark = Mark(name, m.line + 1, m.column + 1)
+            is_map = cls is MappingStartEvent
+            if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+                raise InputError(f"tag {_tag_text(event.tag)} is not allowed", mark)
+            if stack and keys[-1][0] is _NO_KEY and stack[-1].__class__ is MarkedDict:
+                what = "mapping" if is_map else "list"
+                raise InputError(f"a mapping key must be a plain value, not a {what}", mark)
+            if len(stack) >= MAX_DEPTH:
+                raise InputError(f"nesting deeper than {MAX_DEPTH} levels", mark)
+            stack.append(MarkedDict(mark=mark) if is_map else MarkedList(mark=mark))
+            keys.append((_NO_KEY, None))
+            continue
+        elif cls is AliasEvent:
+            m = event.start_mark
+            msg = "anchors and aliases (&/*) are not supported in account files"
+            raise InputError(msg, Mark(name, m.line + 1, m.column + 1))
+        elif cls is DocumentStartEvent:
+            if root_mark is not None:
+                m = event.start_mark
+                msg = "more than one YAML document in the file; remove the extra '---'"
+                raise InputError(msg, Mark(name, m.line + 1, m.column + 1))
+            continue
+        elif cls is StreamEndEvent:
+            return root, root_mark
+        else:  # DocumentEndEvent
+            continue
+        # a node is finished (a scalar or a closed collection): attach it to its parent
+        if not stack:
+            root, root_mark = value, mark
+            continue
+        parent = stack[-1]
+        if parent.__class__ is MarkedList:
+            parent.append(value)
+            parent.item_marks.append(mark)
+            continue
+        key, key_mark = keys[-1]
+        if key is _NO_KEY:
+            if cls is ScalarEvent and tag == _MERGE and not explicit:
+                raise InputError("merge keys (<<) are not supported; write the keys out", mark)
+            if value in parent:
+                first = parent.key_marks[value].line
+                raise InputError(f'duplicate key "{value}" (first defined at line {first})', mark)
+            keys[-1] = (value, mark)
+        else:
+            parent[key] = value
+            parent.key_marks[key] = key_mark
+            parent.value_marks[key] = mark
+            keys[-1] = (_NO_KEY, None)
+
+
+class _NoKey:
+    """Sentinel: the open mapping is waiting for a key."""
+
+
+_NO_KEY = _NoKey()
+
+
+def _scalar(tag: str, value: str, explicit: bool, mark: Mark) -> Any:
+    if tag == _STR or (not explicit and tag in _AS_STR):
+        return value
+    if tag not in _SCALAR_TAGS:
+        raise InputError(f"tag {_tag_text(tag)} is not allowed", mark)
+    try:
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return _BOOLS[value.lower()]
+        node = yaml.ScalarNode(tag, value)
+        if tag == _INT:
+            return _CONSTRUCTOR.construct_yaml_int(node)
+        return _CONSTRUCTOR.construct_yaml_float(node)
+    except (ValueError, KeyError, IndexError):
+        raise InputError(f"{value!r} is not a valid {tag[len(_YAML) :]}", mark) from None
+
+
+def _tag_text(tag: str | None) -> str:
+    return "!!" + tag[len(_YAML) :] if tag and tag.startswith(_YAML) else str(tag)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "nothing (null)"
+    return "a number"
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - line_start + 1
+
+
+def _bad_utf8(data: bytes, exc: UnicodeDecodeError, name: str) -> InputError:
+    good = data[: exc.start].decode("utf-8")
+    line, col = _line_col(good, len(good))
+    msg = f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})"
+    return InputError(msg, Mark(name, line, col))
+
+
+def _syntax_error(exc: yaml.YAMLError, text: str, name: str) -> InputError:
+    if isinstance(exc, yaml.reader.ReaderError):
+        pos = exc.position
+        if _C_PARSER:  # libyaml reports a byte offset into the UTF-8 encoding
+            pos = len(text.encode("utf-8")[:pos].decode("utf-8", "ignore"))
+        line, col = _line_col(text, pos)
+        msg = f"control character U+{exc.character:04X} is not allowed; remove it"
+        return InputError(msg, Mark(name, line, col))
+    assert isinstance(exc, yaml.MarkedYAMLError)
+    problem = (exc.problem or "").lower()
+    context = (exc.context or "").lower()
+    pm, cm = exc.problem_mark, exc.context_mark
+    line, col = (pm.line + 1, pm.column + 1) if pm else (1, 1)
+    lines = text.split("\n")
+    for ln in (line, cm.line + 1 if cm else line):  # a tab in the indentation of either line
+        src = lines[ln - 1] if ln <= len(lines) else ""
+        indent = src[: len(src) - len(src.lstrip(" \t"))]
+        if "\t" in indent:
+            mark = Mark(name, ln, indent.index("\t") + 1)
+            return InputError("tab characters are not allowed for indentation; use spaces", mark)
+    where = f"line {cm.line + 1}" if cm else "here"
+    if "quoted scalar" in context and "end of stream" in problem and cm:
+        return InputError(
+            "unclosed quoted string; add the closing quote (the same kind as the opening one)",
+            Mark(name, cm.line + 1, cm.column + 1),
+        )
+    if "expected ':'" in problem and cm:
+        msg = f"expected 'key: value' but the key on {where} has no ':'"
+        return InputError(msg, Mark(name, cm.line + 1, cm.column + 1))
+    if "cannot start any token" in problem:
+        src = lines[line - 1] if line <= len(lines) else ""
+        ch = src[col - 1] if col <= len(src) else "?"
+        msg = f"a value cannot start with {ch!r}; put the value in quotes"
+    elif "mapping values are not allowed" in problem:
+        msg = "unexpected ':' (a value containing ': ' must be quoted; or check the indentation)"
+    elif "expected key" in problem or "expected <block end>" in problem:
+        msg = "expected 'key: value' lined up with the keys above; check the indentation"
+    elif "flow sequence" in context:
+        msg = f"expected ',' or ']' in the list opened at {where}"
+    elif "flow mapping" in context:
+        msg = f"expected ',' or '}}' in the mapping opened at {where}"
+    elif "tag" in problem:
+        msg = "tags (!...) are not allowed"
+    elif "directive" in context:
+        msg = "YAML directives (%...) are not supported"
+    elif "anchor" in context or "alias" in context:
+        msg = "anchors and aliases (&/*) are not supported in account files"
+    else:
+        msg = f"invalid YAML: {exc.problem or exc.context or 'syntax error'}"
+        if exc.problem and exc.context:
+            msg += f" ({exc.context} at {where})"
+    return InputError(" ".join(msg.split()), Mark(name, line, col))
