@@ -305,10 +305,10 @@ def _syntax_error(exc: yaml.YAMLError, text: str, name: str) -> InputError:
         line, col = _line_col(text, pos)
         msg = f"control character U+{exc.character:04X} is not allowed; remove it"
         return InputError(msg, Mark(name, line, col))
-    assert isinstance(exc, yaml.MarkedYAMLError)
-    problem = (exc.problem or "").lower()
-    context = (exc.context or "").lower()
-    pm, cm = exc.problem_mark, exc.context_mark
+    raw_problem: str | None = getattr(exc, "problem", None) or str(exc)
+    raw_context: str | None = getattr(exc, "context", None)
+    problem, context = (raw_problem or "").lower(), (raw_context or "").lower()
+    pm, cm = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
     line, col = (pm.line + 1, pm.column + 1) if pm else (1, 1)
     lines = text.split("\n")
     for ln in (line, cm.line + 1 if cm else line):  # a tab in the indentation of either line
@@ -338,6 +338,8 @@ def _syntax_error(exc: yaml.YAMLError, text: str, name: str) -> InputError:
         msg = f"expected ',' or ']' in the list opened at {where}"
     elif "flow mapping" in context:
         msg = f"expected ',' or '}}' in the mapping opened at {where}"
+    elif "escape" in problem:
+        msg = "unknown escape (\\) in a double-quoted string; use single quotes or write \\\\"
     elif "tag" in problem:
         msg = "tags (!...) are not allowed"
     elif "directive" in context:
@@ -345,7 +347,7 @@ def _syntax_error(exc: yaml.YAMLError, text: str, name: str) -> InputError:
     elif "anchor" in context or "alias" in context:
         msg = "anchors and aliases (&/*) are not supported in account files"
     else:
-        msg = f"invalid YAML: {exc.problem or exc.context or 'syntax error'}"
-        if exc.problem and exc.context:
-            msg += f" ({exc.context} at {where})"
+        msg = f"invalid YAML: {raw_problem}"
+        if raw_context:
+            msg += f" ({raw_context} at {where})"
     return InputError(" ".join(msg.split()), Mark(name, line, col))

@@ -287,3 +287,12 @@ def test_loads_yaml_accepts_bytes_and_str() -> None:
     assert loads_yaml(b"a: 1\n") == loads_yaml("a: 1\n") == {"a": 1}
     with pytest.raises(InputError, match=r"^x\.yaml:1:4: file is not valid UTF-8 \(byte 0xff\)$"):
         loads_yaml(b"a: \xff\n", "x.yaml")
+
+
+def test_backslash_in_double_quotes(tmp_path: Path, parser: str) -> None:
+    msg = refuse(tmp_path, 'path: "C:\\qfiles"\n')
+    col = 10 if parser == "libyaml" else 11  # at the backslash, or just after it
+    assert msg == (
+        f"{NAME}:1:{col}: unknown escape (\\) in a double-quoted string; "
+        "use single quotes or write \\\\"
+    )
