@@ -1,7 +1,75 @@
-"""PLACEHOLDER: commands being written."""
+"""``reconciler changed``: the accounts a git change touches, for CI to plan or apply."""
 
 from __future__ import annotations
 
+import json
+
 import click
 
-COMMANDS: list[click.Command] = []
+from reconciler.changed import ChangedAccount, all_accounts, changed_accounts, matrix
+from reconciler.cli.options import config_option, format_option, paths_argument
+from reconciler.config import DEFAULT_PRICEBOOK
+from reconciler.errors import ExitCode
+
+
+@click.command()
+@click.option("--base", "base", metavar="REF", default=None,
+              help="Compare with this git ref (branch, tag or commit).")
+@click.option("--all", "every", is_flag=True,
+              help="List every account instead (no git needed): e.g. a nightly drift job.")
+@paths_argument
+@config_option
+@format_option("text", "json", "files")
+def changed(
+    base: str | None, every: bool, paths: tuple[str, ...], config_path: str, fmt: str
+) -> ExitCode:
+    """List the accounts whose files changed since REF.
+
+    Compares the merge base of REF and HEAD with the working tree (uncommitted and
+    untracked files count; in CI the tree is clean, so this is REF...HEAD). A change to the
+    configuration or the price book lists every account. A deleted account file is
+    reported but never planned: nothing changes on its platform.
+
+    \b
+    Formats:
+      text   account, file and why, one per line (deleted files too)
+      json   a GitHub Actions matrix: {"include": [{"account": ..., "file": ...}]}
+      files  the account files to plan, one per line
+
+    \b
+    Examples:
+      reconciler changed --base origin/main
+      reconciler plan $(reconciler changed --base origin/main --format files)
+      reconciler changed --base "$BEFORE" --format json   # strategy.matrix: fromJSON(...)
+    """
+    if every == (base is not None):
+        raise click.UsageError("give either --base REF or --all")
+    roots = paths or ("accounts",)
+    if base is None:
+        found = all_accounts(roots)
+    else:
+        found = changed_accounts(base, roots, shared_files=(config_path, DEFAULT_PRICEBOOK))
+    if fmt == "json":
+        click.echo(json.dumps(matrix(found), separators=(",", ":")))
+    elif fmt == "files":
+        for c in found:
+            if not c.deleted:
+                click.echo(c.file)
+    else:
+        _print_table(found)
+    if not found and base is not None:
+        click.echo(f"no account changed since {base}", err=True)
+    return ExitCode.OK
+
+
+def _print_table(found: list[ChangedAccount]) -> None:
+    width_account = max((len(c.account) for c in found), default=0)
+    width_file = max((len(c.file) for c in found), default=0)
+    for c in found:
+        reason = c.reason
+        if c.deleted:
+            reason += ": no longer managed, nothing changes on its platform"
+        click.echo(f"{c.account:<{width_account}}  {c.file:<{width_file}}  {reason}")
+
+
+COMMANDS: list[click.Command] = [changed]

@@ -1,0 +1,235 @@
+"""Which accounts a git change touches: CI's answer to "what do I plan / apply?".
+
+The comparison is from the merge base of REF and HEAD to the **working tree** (tracked
+changes, committed or not, plus untracked files that git does not ignore). In CI the work
+tree is a clean checkout, so this is exactly ``git diff REF...HEAD``; on a laptop it also
+counts the edits not committed yet, which is what "what would my pull request plan?" means.
+
+A change to a file every account depends on (the configuration or the price book) touches
+every account. A deleted account file is reported (its slug read from the file at the base)
+but is never planned: removing a file stops managing the account and changes nothing on its
+platform. A file that does not parse is still reported, named by its path, so the plan that
+follows fails loudly on it instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePath
+
+from reconciler.errors import InputError, ReconcilerError
+from reconciler.yamlload import loads_yaml
+
+#: What GitHub sends as ``github.event.before`` for the first push of a branch: there is
+#: no earlier commit, so every account counts as added.
+NULL_SHA = "0" * 40
+ACCOUNT_SUFFIXES = (".yaml", ".yml")
+
+
+class GitError(ReconcilerError):
+    """git is missing, the directory is not a repository, or a ref is unknown."""
+
+
+@dataclass(frozen=True)
+class ChangedAccount:
+    #: the account's slug; the file's path when the file does not parse (plan then fails on it)
+    account: str
+    #: the account file, relative to the current directory (as the other commands take it)
+    file: str
+    #: why it is listed: "added", "modified", "renamed from X", "deleted", "pricebook.yaml changed"
+    reason: str
+    deleted: bool = False
+
+
+def changed_accounts(
+    base: str,
+    paths: Sequence[str] = ("accounts",),
+    *,
+    shared_files: Sequence[str] = (),
+    cwd: str | os.PathLike[str] = ".",
+) -> list[ChangedAccount]:
+    """The accounts whose files under ``paths`` changed since ``base`` (see the module doc).
+
+    ``shared_files`` (the configuration, the price book) touch every account when changed.
+    Sorted by file. Raises :class:`GitError` for an unknown ``base`` or outside a repository.
+    """
+    here = Path(cwd).resolve()
+    top = Path(_git(["rev-parse", "--show-toplevel"], here).strip())
+    roots = [_absolute(here, p) for p in paths]
+    if base == NULL_SHA:
+        return all_accounts(paths, cwd=here, reason="added (no earlier commit)")
+    since = _merge_base(_resolve(base, top), top)
+
+    shared = {_absolute(here, f): f for f in shared_files}
+    touched: dict[Path, str] = {}  # account file -> "A" | "M" | "D"
+    shared_reasons: list[str] = []
+    for status, rel in _diff(since, top):
+        path = top / rel
+        if path in shared:
+            shared_reasons.append(f"{shared[path]} changed")
+        elif _is_account_file(path, roots):
+            touched[path] = status
+
+    found: dict[Path, ChangedAccount] = {}
+    for path, status in touched.items():
+        shown = _relative(path, here)
+        if status == "D":
+            old = _run(["show", f"{since}:{path.relative_to(top).as_posix()}"], top)
+            found[path] = ChangedAccount(_slug(old, shown), shown, "deleted", deleted=True)
+        else:
+            reason = "added" if status == "A" else "modified"
+            found[path] = ChangedAccount(_slug(_read(path), shown), shown, reason)
+    if shared_reasons:
+        everyone = "; ".join(sorted(set(shared_reasons)))
+        for path in _account_files(roots):
+            if path not in found:
+                found[path] = ChangedAccount(_slug(_read(path), _relative(path, here)),
+                                             _relative(path, here), everyone)
+    return sorted(_pair_renames(found.values()), key=lambda c: (c.file, c.account))
+
+
+def all_accounts(
+    paths: Sequence[str] = ("accounts",),
+    *,
+    cwd: str | os.PathLike[str] = ".",
+    reason: str = "all accounts",
+) -> list[ChangedAccount]:
+    """Every account file under ``paths`` (no git needed): the list a job over all
+    accounts (drift) runs on."""
+    here = Path(cwd).resolve()
+    files = _account_files([_absolute(here, p) for p in paths])
+    return [
+        ChangedAccount(_slug(_read(f), _relative(f, here)), _relative(f, here), reason)
+        for f in files
+    ]
+
+
+def matrix(changes: Iterable[ChangedAccount]) -> dict[str, list[dict[str, str]]]:
+    """A GitHub Actions matrix (``strategy.matrix: ${{ fromJSON(...) }}``) of the accounts
+    to plan or apply: deleted files are left out, there is nothing to apply for them."""
+    return {
+        "include": [{"account": c.account, "file": c.file} for c in changes if not c.deleted]
+    }
+
+
+# --------------------------------------------------------------------------- git
+
+
+def _run(args: list[str], cwd: Path) -> bytes:
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, check=False,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed (reconciler changed compares git revisions)") \
+            from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        if message and "not a git repository" in message[0]:
+            raise GitError(f"not a git repository: {cwd}")
+        raise GitError(f"git {args[0]} failed: {message[0] if message else proc.returncode}")
+    return proc.stdout
+
+
+def _git(args: list[str], cwd: Path) -> str:
+    return _run(args, cwd).decode("utf-8", "surrogateescape")
+
+
+def _resolve(ref: str, top: Path) -> str:
+    if ref.startswith("-"):  # never let a ref be read as an option
+        raise GitError(f"unknown git ref {ref!r}")
+    try:
+        return _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], top).strip()
+    except GitError:
+        raise GitError(
+            f"unknown git ref {ref!r} (in CI, fetch the history: actions/checkout with "
+            "fetch-depth: 0)"
+        ) from None
+
+
+def _merge_base(commit: str, top: Path) -> str:
+    # REF...HEAD semantics: what this branch changed, not what landed on REF meanwhile.
+    # No common ancestor (unrelated or grafted history): compare with REF itself.
+    try:
+        return _git(["merge-base", commit, "HEAD"], top).strip() or commit
+    except GitError:
+        return commit
+
+
+def _diff(since: str, top: Path) -> list[tuple[str, str]]:
+    """(status, path from the top) of every file differing between ``since`` and the work
+    tree: A added, M modified (and type changes), D deleted. Renames are two entries
+    (D + A); :func:`_pair_renames` puts them back together by slug."""
+    out = _git(["diff", "--name-status", "--no-renames", "--no-ext-diff", "-z",
+                    since, "--"], top)
+    fields = out.split("\0")
+    changes = [(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+    untracked = _git(["ls-files", "--others", "--exclude-standard", "-z"], top)
+    changes += [("A", name) for name in untracked.split("\0") if name]
+    return [("M" if s not in ("A", "D") else s, p) for s, p in changes]
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _absolute(here: Path, path: str | os.PathLike[str]) -> Path:
+    # resolve the parent only: a deleted file has no target to follow
+    p = here / path
+    return p.parent.resolve() / p.name if p.name not in ("", ".", "..") else p.resolve()
+
+
+def _relative(path: Path, here: Path) -> str:
+    return PurePath(os.path.relpath(path, here)).as_posix()
+
+
+def _is_account_file(path: Path, roots: Sequence[Path]) -> bool:
+    if not path.name.lower().endswith(ACCOUNT_SUFFIXES) or path.name.startswith("."):
+        return False
+    return any(path == root or root in path.parents for root in roots)
+
+
+def _account_files(roots: Sequence[Path]) -> list[Path]:
+    files: set[Path] = set()
+    for root in roots:
+        if root.is_file():
+            files.add(root)
+        elif root.is_dir():
+            files.update(p for p in root.rglob("*") if p.is_file() and _is_account_file(p, [root]))
+    return sorted(files)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""  # unreadable: named by its path below, the plan reports why
+
+
+def _slug(content: str | bytes, shown: str) -> str:
+    """The file's ``account:`` key; its path when it has none or does not parse."""
+    try:
+        data = loads_yaml(content, shown)
+    except InputError:
+        return shown
+    slug = data.get("account")
+    return slug if isinstance(slug, str) and slug else shown
+
+
+def _pair_renames(changes: Iterable[ChangedAccount]) -> list[ChangedAccount]:
+    """A deleted file whose slug reappears in an added file is a rename of that account."""
+    items = list(changes)
+    deleted = {c.account: c for c in items if c.deleted and c.account != c.file}
+    out: list[ChangedAccount] = []
+    renamed: set[str] = set()
+    for c in items:
+        old = deleted.get(c.account)
+        if not c.deleted and c.reason == "added" and old is not None:
+            out.append(replace(c, reason=f"renamed from {old.file}"))
+            renamed.add(c.account)
+        else:
+            out.append(c)
+    return [c for c in out if not (c.deleted and c.account in renamed)]
