@@ -1,0 +1,436 @@
+"""Apply: the only place that writes to a platform.
+
+One account at a time, under that account's lock: read the actual state again, refuse a
+plan made from another state (stale), then perform the steps in dependency order through
+``Provider.perform`` with an idempotency key per step. A permanent failure skips the steps
+that depend on it and nothing else; a transient one is retried with backoff; an iPECS change
+order is polled until the platform approves it, then final-confirmed. Every outcome is
+journaled. When the desired state is at hand, the account is planned again afterwards and
+whatever is still needed runs in another round (level-triggered), so a run cut short by a
+crash simply resumes from the platform's state on the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reconciler.errors import (
+    ExitCode,
+    PlatformError,
+    ReconcilerError,
+    StalePlan,
+)
+from reconciler.model import ActualAccount
+from reconciler.plan import ACTIONS, MODES, AccountPlan, Plan, Step
+from reconciler.progress import Progress
+from reconciler.provider import Provider, StepOutcome
+from reconciler.retry import Clock, RetriesExhausted, RetryPolicy, Sleep, call_with_retry
+from reconciler.state import JournalEntry, RunInfo, StateStore, git_commit
+
+log = logging.getLogger(__name__)
+
+#: step results that make the run fail (exit 1) and skip the steps depending on them
+FAILED = ("failed", "failed-transient", "skipped")
+#: step results that leave work for a later run (exit 3): an order waiting on approval,
+#: a manual step, and the steps waiting on either
+WAITING = ("pending", "waiting", "manual")
+
+#: a fresh plan after a pass may still have work (a platform that changed under us, a
+#: planner that needs two passes); bounded so a platform that never converges cannot loop
+MAX_ROUNDS = 3
+
+
+class InvalidPlan(ReconcilerError):
+    """A saved plan whose steps cannot be run (unknown action, dependency or a cycle)."""
+
+
+@dataclass(frozen=True)
+class ApplySettings:
+    #: how long to poll for each change order's approval before reporting it pending
+    wait_seconds: float = 30.0
+    poll_interval: float = 1.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: Step
+    #: done | pending | waiting | manual | failed | failed-transient | skipped
+    status: str
+    message: str = ""
+    #: the step this one waited on (skipped / waiting)
+    waited_on: str | None = None
+    order_id: str | None = None
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class AccountReport:
+    account: str
+    platform: str
+    results: tuple[StepResult, ...] = ()
+    #: steps a fresh plan still shows after the last round (0 = converged)
+    remaining: int = 0
+    #: the account could not be checked after its steps (read failed)
+    error: str = ""
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for r in self.results if r.status in statuses)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.count(*FAILED) or self.remaining or self.error:
+            return ExitCode.ERROR
+        if self.count(*WAITING):
+            return ExitCode.WAITING
+        return ExitCode.OK
+
+    @property
+    def state(self) -> str:
+        code = self.exit_code
+        if code is ExitCode.ERROR:
+            return "failed" if self.count(*FAILED) else "not converged"
+        if code is ExitCode.WAITING:
+            if self.count("pending"):
+                return "waiting on approval"
+            return "manual step" if self.count("manual") else "waiting"
+        return "converged" if self.results else "no changes"
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    accounts: tuple[AccountReport, ...]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        codes = {a.exit_code for a in self.accounts}
+        if ExitCode.ERROR in codes:
+            return ExitCode.ERROR
+        return ExitCode.WAITING if ExitCode.WAITING in codes else ExitCode.OK
+
+    @property
+    def done(self) -> int:
+        return sum(a.count("done") for a in self.accounts)
+
+
+#: slug -> a fresh plan of that account from an actual state (None: no desired at hand)
+Replan = Callable[[str, ActualAccount], AccountPlan]
+
+
+def idempotency_key(account: str, step: Step) -> str:
+    """sha256(account | action | target | before | after), shortened (docs/steps.md).
+
+    The same pending work always gets the same key, so a retry after a lost answer or a
+    re-run after a crash gets the first outcome back. A ``confirm_order`` also carries its
+    order id: two orders that happen to end at the same pool size must not share a key.
+    """
+    parts = [account, step.action, step.target, _canon(step.before), _canon(step.after)]
+    if step.action == "confirm_order" and step.params.get("order_id"):
+        parts.append(str(step.params["order_id"]))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def _canon(data: Mapping[str, Any] | None) -> str:
+    return json.dumps(data or {}, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def check_steps(plan: AccountPlan) -> tuple[Step, ...]:
+    """The steps in dependency order (plan order where free), or :class:`InvalidPlan`."""
+    ids = [s.id for s in plan.steps]
+    if len(set(ids)) != len(ids):
+        raise InvalidPlan(f"plan is invalid: duplicate step ids in account {plan.account}")
+    for s in plan.steps:
+        if s.action not in ACTIONS or s.mode not in MODES:
+            raise InvalidPlan(
+                f"plan is invalid: step {s.id} of account {plan.account} has unknown "
+                f"action {s.action!r} or mode {s.mode!r}"
+            )
+        for dep in s.depends_on:
+            if dep not in ids:
+                raise InvalidPlan(
+                    f"plan is invalid: step {s.id} of account {plan.account} depends on "
+                    f"unknown step {dep}"
+                )
+    ordered: list[Step] = []
+    placed: set[str] = set()
+    remaining = list(plan.steps)
+    while remaining:
+        ready = next((s for s in remaining if set(s.depends_on) <= placed), None)
+        if ready is None:
+            raise InvalidPlan(
+                f"plan is invalid: steps {', '.join(s.id for s in remaining)} of account "
+                f"{plan.account} depend on each other"
+            )
+        ordered.append(ready)
+        placed.add(ready.id)
+        remaining.remove(ready)
+    return tuple(ordered)
+
+
+class Applier:
+    """Runs plans against providers; collaborators injected so tests never really sleep."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        progress: Progress,
+        *,
+        settings: ApplySettings | None = None,
+        run: RunInfo | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.progress = progress
+        self.settings = settings or ApplySettings()
+        self.run = run or RunInfo.new()
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._commits: dict[str, str | None] = {}
+
+    # ------------------------------------------------------------------ a whole plan
+
+    def apply(
+        self,
+        plan: Plan,
+        providers: Callable[[str], Provider],
+        *,
+        replan: Replan | None = None,
+    ) -> ApplyReport:
+        """Lock every account that has steps, check none is stale, then apply each.
+
+        Nothing is written when any account is locked by another run or has changed since
+        the plan was made: :class:`LockHeld` / :class:`StalePlan` propagate.
+        """
+        todo = [a for a in plan.accounts if a.steps]
+        for account in todo:
+            check_steps(account)
+        reports: list[AccountReport] = []
+        with ExitStack() as stack:
+            for account in todo:
+                lock = self.store.acquire(account.account)
+                stack.callback(self.store.release, lock)
+            for account in todo:
+                actual = self._read(providers(account.platform), account.external_id)
+                if actual.fingerprint() != account.fingerprint:
+                    raise StalePlan(
+                        "plan is stale: the platform changed since the plan was made "
+                        f"(account {account.account}); run reconciler plan again"
+                    )
+            for account in todo:
+                reports.append(self.apply_account(account, providers(account.platform), replan))
+        return ApplyReport(tuple(reports))
+
+    def apply_account(
+        self, plan: AccountPlan, provider: Provider, replan: Replan | None = None
+    ) -> AccountReport:
+        """Rounds of steps for one account; the caller holds its lock and checked staleness."""
+        results: list[StepResult] = []
+        reported_manual: set[tuple[str, str]] = set()
+        current: AccountPlan | None = plan
+        remaining = 0
+        for round_no in range(MAX_ROUNDS):
+            if current is None:
+                break
+            steps = [
+                s
+                for s in check_steps(current)
+                if s.mode != "manual" or (s.action, s.target) not in reported_manual
+            ]
+            self.progress.start_account(plan.account, len(steps))
+            done = self._run_steps(current, steps, provider, results)
+            self.progress.end_account(plan.account)
+            reported_manual |= {(s.action, s.target) for s in steps if s.mode == "manual"}
+            current, remaining = None, 0
+            unfinished = any(r.status not in ("done", "manual") for r in results)
+            if replan is None or not done or unfinished:
+                break
+            try:
+                fresh = replan(plan.account, self._read(provider, plan.external_id))
+            except ReconcilerError as e:
+                return AccountReport(
+                    plan.account, plan.platform, tuple(results), 0, f"cannot check: {e}"
+                )
+            left = [
+                s
+                for s in fresh.steps
+                if s.mode != "manual" or (s.action, s.target) not in reported_manual
+            ]
+            if not left:
+                break
+            remaining = len(left)
+            if fresh.is_blocked or round_no == MAX_ROUNDS - 1:
+                log.warning(
+                    "account %s: %d steps still needed after apply%s",
+                    plan.account,
+                    remaining,
+                    " (the fresh plan is blocked by policy)" if fresh.is_blocked else "",
+                )
+                break
+            log.info("account %s: %d more steps needed; another round", plan.account, remaining)
+            current = fresh
+        return AccountReport(plan.account, plan.platform, tuple(results), remaining)
+
+    # ------------------------------------------------------------------ one round
+
+    def _run_steps(
+        self,
+        plan: AccountPlan,
+        steps: list[Step],
+        provider: Provider,
+        results: list[StepResult],
+    ) -> int:
+        """Perform ``steps`` (already in dependency order); returns how many were done."""
+        by_id: dict[str, StepResult] = {}
+        done = 0
+        for step in steps:
+            result = self._blocked_by(step, by_id) or self._run_one(plan, step, provider, by_id)
+            by_id[step.id] = result
+            results.append(result)
+            done += result.status == "done"
+            self._journal(plan, result)
+            self.progress.step(plan.account, result)
+        return done
+
+    def _blocked_by(self, step: Step, by_id: Mapping[str, StepResult]) -> StepResult | None:
+        deps = [by_id[d] for d in step.depends_on if d in by_id]
+        for dep in deps:
+            if dep.status in FAILED:
+                return StepResult(
+                    step, "skipped", f"waits on {dep.step.id} ({dep.status})", dep.step.id
+                )
+        for dep in deps:
+            if dep.status in WAITING:
+                return StepResult(
+                    step, "waiting", f"waits on {dep.step.id} ({dep.status})", dep.step.id
+                )
+        return None
+
+    def _run_one(
+        self,
+        plan: AccountPlan,
+        step: Step,
+        provider: Provider,
+        by_id: Mapping[str, StepResult],
+    ) -> StepResult:
+        if step.mode == "manual":
+            request = str(step.params.get("request", "")) or "a person must make this change"
+            return StepResult(step, "manual", request)
+        if step.action == "confirm_order":
+            order_id = step.params.get("order_id") or next(
+                (by_id[d].order_id for d in step.depends_on if d in by_id and by_id[d].order_id),
+                None,
+            )
+            if not order_id:
+                return StepResult(step, "failed", "no change order to confirm")
+            step = replace(step, params={**step.params, "order_id": str(order_id)})
+            waiting = self._await_approval(plan, step, provider, str(order_id))
+            if waiting is not None:
+                return waiting
+        return self._perform(plan, step, provider)
+
+    def _perform(self, plan: AccountPlan, step: Step, provider: Provider) -> StepResult:
+        key = idempotency_key(plan.account, step)
+        try:
+            outcome: StepOutcome = call_with_retry(
+                lambda: provider.perform(plan.external_id, step, key),
+                self.settings.retry,
+                sleep=self.sleep,
+                clock=self.clock,
+                rng=self.rng,
+            )
+        except RetriesExhausted as e:
+            return StepResult(step, "failed-transient", str(e), idempotency_key=key)
+        except PlatformError as e:
+            return StepResult(step, "failed", e.message, idempotency_key=key)
+        except ReconcilerError as e:
+            return StepResult(step, "failed", str(e), idempotency_key=key)
+        if outcome.status == "manual":
+            return StepResult(step, "manual", outcome.detail, idempotency_key=key)
+        detail = outcome.detail
+        if outcome.status == "pending" and outcome.order_id:
+            # the order exists now; its confirm step waits for the platform's approval
+            detail = detail or f"order {outcome.order_id} submitted"
+        return StepResult(step, "done", detail, order_id=outcome.order_id, idempotency_key=key)
+
+    def _await_approval(
+        self, plan: AccountPlan, step: Step, provider: Provider, order_id: str
+    ) -> StepResult | None:
+        """None once the order is approved (confirm it now); otherwise the step's result."""
+        deadline = self.clock() + self.settings.wait_seconds
+        while True:
+            try:
+                actual = self._read(provider, plan.external_id)
+            except RetriesExhausted as e:
+                return StepResult(step, "failed-transient", str(e), order_id=order_id)
+            except ReconcilerError as e:
+                return StepResult(step, "failed", str(e), order_id=order_id)
+            order = next((o for o in actual.orders if o.order_id == order_id), None)
+            if order is None:
+                return StepResult(
+                    step, "failed", f"order {order_id} is not on the platform", order_id=order_id
+                )
+            if order.state == "approved":
+                return None
+            if order.state == "confirmed":
+                return StepResult(
+                    step, "done", f"order {order_id} already confirmed", order_id=order_id
+                )
+            if order.state == "rejected":
+                return StepResult(
+                    step, "failed", f"order {order_id} was rejected by the platform",
+                    order_id=order_id,
+                )
+            left = deadline - self.clock()
+            if left <= 0:
+                return StepResult(
+                    step,
+                    "pending",
+                    f"order {order_id} ({order.delta:+d} {order.licence}) is {order.state}, "
+                    "waiting on the platform's approval",
+                    order_id=order_id,
+                )
+            self.sleep(min(self.settings.poll_interval, left))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _read(self, provider: Provider, external_id: str) -> ActualAccount:
+        return call_with_retry(
+            lambda: provider.read_account(external_id),
+            self.settings.retry,
+            sleep=self.sleep,
+            clock=self.clock,
+            rng=self.rng,
+        )
+
+    def _journal(self, plan: AccountPlan, result: StepResult) -> None:
+        if plan.path not in self._commits:
+            self._commits[plan.path] = git_commit(plan.path) if plan.path else None
+        step = result.step
+        self.store.record(
+            JournalEntry(
+                time=self.store.now(),
+                account=plan.account,
+                step_id=step.id,
+                action=step.action,
+                target=step.target,
+                result=result.status,
+                error=result.message if result.status in FAILED else "",
+                detail=result.message if result.status not in FAILED else "",
+                idempotency_key=result.idempotency_key,
+                git_commit=self._commits[plan.path],
+                actor=self.run.actor,
+                run_id=self.run.run_id,
+            )
+        )
+
