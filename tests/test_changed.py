@@ -1,0 +1,245 @@
+"""`reconciler changed`: which accounts a git change touches, in throw-away git repositories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.changed import NULL_SHA, GitError, changed_accounts, matrix
+from reconciler.cli import cli
+
+
+def account(slug: str, note: str = "") -> str:
+    return f"account: {slug}\nplatform: mitel-connect\nexternal_id: X-{slug}\n# {note}\n"
+
+
+class Repo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    def write(self, rel: str, text: str) -> None:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    def commit(self, message: str = "change") -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    for var, value in {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                       "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+                       "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.chdir(tmp_path)
+    r = Repo(tmp_path)
+    r.write("accounts/alpha.yaml", account("alpha"))
+    r.write("accounts/bravo.yaml", account("bravo"))
+    r.write("accounts/charlie-file.yaml", account("charlie"))
+    r.write("README.md", "demo\n")
+    r.commit("base")
+    return r
+
+
+def rows(base: str = "main~1") -> list[tuple[str, str, str]]:
+    return [(c.account, c.file, c.reason) for c in changed_accounts(base)]
+
+
+def test_modified_file_is_listed_by_its_slug_not_its_file_name(repo: Repo) -> None:
+    repo.write("accounts/charlie-file.yaml", account("charlie", "two more users"))
+    repo.commit()
+    assert rows() == [("charlie", "accounts/charlie-file.yaml", "modified")]
+
+
+def test_added_file_is_listed(repo: Repo) -> None:
+    repo.write("accounts/delta.yaml", account("delta"))
+    repo.commit()
+    assert rows() == [("delta", "accounts/delta.yaml", "added")]
+
+
+def test_uncommitted_and_untracked_changes_count(repo: Repo) -> None:
+    repo.write("accounts/alpha.yaml", account("alpha", "edited, not committed"))
+    repo.write("accounts/echo.yaml", account("echo"))  # not even added
+    assert rows("main") == [
+        ("alpha", "accounts/alpha.yaml", "modified"),
+        ("echo", "accounts/echo.yaml", "added"),
+    ]
+
+
+def test_deleted_file_is_reported_with_its_old_slug_but_never_planned(repo: Repo) -> None:
+    repo.git("rm", "-q", "accounts/charlie-file.yaml")
+    repo.commit()
+    found = changed_accounts("main~1")
+    assert [(c.account, c.file, c.reason, c.deleted) for c in found] == [
+        ("charlie", "accounts/charlie-file.yaml", "deleted", True)
+    ]
+    assert matrix(found) == {"include": []}
+
+
+def test_renamed_file_is_one_account_not_a_delete_and_an_add(repo: Repo) -> None:
+    repo.git("mv", "accounts/bravo.yaml", "accounts/bravo-mitel.yaml")
+    repo.commit()
+    assert rows() == [("bravo", "accounts/bravo-mitel.yaml", "renamed from accounts/bravo.yaml")]
+
+
+def test_renamed_file_with_a_new_slug_drops_the_old_account(repo: Repo) -> None:
+    repo.git("rm", "-q", "accounts/bravo.yaml")
+    repo.write("accounts/bravo2.yaml", account("bravo-two"))
+    repo.commit()
+    assert rows() == [
+        ("bravo", "accounts/bravo.yaml", "deleted"),
+        ("bravo-two", "accounts/bravo2.yaml", "added"),
+    ]
+
+
+@pytest.mark.parametrize("shared", ["pricebook.yaml", "reconciler.yaml"])
+def test_shared_file_change_touches_every_account(repo: Repo, shared: str) -> None:
+    repo.write(shared, "currency: USD\n")
+    repo.write("accounts/alpha.yaml", account("alpha", "edited too"))
+    repo.commit()
+    found = changed_accounts("main~1", shared_files=("reconciler.yaml", "pricebook.yaml"))
+    assert [(c.account, c.reason) for c in found] == [
+        ("alpha", "modified"),
+        ("bravo", f"{shared} changed"),
+        ("charlie", f"{shared} changed"),
+    ]
+
+
+def test_files_outside_the_account_paths_do_not_count(repo: Repo) -> None:
+    repo.write("README.md", "changed\n")
+    repo.write("accounts/notes.txt", "not yaml\n")
+    repo.write("pricebook.yaml", "currency: EUR\n")  # not named as shared: ignored
+    repo.commit()
+    assert rows() == []
+
+
+def test_only_the_given_paths_are_considered(repo: Repo) -> None:
+    repo.write("accounts/alpha.yaml", account("alpha", "x"))
+    repo.write("accounts/bravo.yaml", account("bravo", "x"))
+    repo.commit()
+    found = changed_accounts("main~1", ["accounts/bravo.yaml"])
+    assert [c.account for c in found] == ["bravo"]
+
+
+def test_file_that_does_not_parse_is_listed_by_path_so_plan_fails_loudly(repo: Repo) -> None:
+    repo.write("accounts/alpha.yaml", "account: [unclosed\n")
+    repo.commit()
+    assert rows() == [("accounts/alpha.yaml", "accounts/alpha.yaml", "modified")]
+
+
+def test_changes_that_landed_on_the_base_meanwhile_are_not_this_branchs(repo: Repo) -> None:
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("accounts/alpha.yaml", account("alpha", "feature work"))
+    repo.commit()
+    repo.git("checkout", "-q", "main")
+    repo.write("accounts/bravo.yaml", account("bravo", "merged elsewhere"))
+    repo.commit()
+    repo.git("checkout", "-q", "feature")
+    assert rows("main") == [("alpha", "accounts/alpha.yaml", "modified")]
+
+
+def test_first_push_null_sha_lists_every_account(repo: Repo) -> None:
+    assert [c.account for c in changed_accounts(NULL_SHA)] == ["alpha", "bravo", "charlie"]
+
+
+def test_paths_are_relative_to_the_current_directory(repo: Repo,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    repo.write("accounts/alpha.yaml", account("alpha", "x"))
+    repo.commit()
+    monkeypatch.chdir(repo.root / "accounts")
+    assert [(c.account, c.file) for c in changed_accounts("main~1", ["."])] == [
+        ("alpha", "alpha.yaml")
+    ]
+
+
+def test_unknown_ref_is_a_git_error_naming_the_ref(repo: Repo) -> None:
+    with pytest.raises(GitError, match="unknown git ref 'origin/nope'"):
+        changed_accounts("origin/nope")
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["changed", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_json_is_exactly_a_github_matrix(repo: Repo) -> None:
+    repo.write("accounts/alpha.yaml", account("alpha", "x"))
+    repo.git("rm", "-q", "accounts/bravo.yaml")
+    repo.commit()
+    code, out, _ = run("--base", "main~1", "--format", "json")
+    assert code == 0
+    assert json.loads(out) == {"include": [{"account": "alpha", "file": "accounts/alpha.yaml"}]}
+
+
+def test_cli_text_reports_deleted_files_and_files_format_skips_them(repo: Repo) -> None:
+    repo.write("accounts/alpha.yaml", account("alpha", "x"))
+    repo.git("rm", "-q", "accounts/bravo.yaml")
+    repo.commit()
+    code, out, _ = run("--base", "main~1")
+    assert code == 0
+    assert out.splitlines() == [
+        "alpha  accounts/alpha.yaml  modified",
+        "bravo  accounts/bravo.yaml  deleted: no longer managed, nothing changes on its platform",
+    ]
+    assert run("--base", "main~1", "--format", "files")[1] == "accounts/alpha.yaml\n"
+
+
+def test_cli_pricebook_change_lists_every_account(repo: Repo) -> None:
+    repo.write("pricebook.yaml", "currency: USD\n")
+    repo.commit()
+    code, out, _ = run("--base", "main~1", "--format", "files")
+    assert (code, out.split()) == (0, ["accounts/alpha.yaml", "accounts/bravo.yaml",
+                                       "accounts/charlie-file.yaml"])
+
+
+def test_cli_nothing_changed_prints_an_empty_matrix_and_says_so(repo: Repo) -> None:
+    code, out, err = run("--base", "main", "--format", "json")
+    assert (code, out, err) == (0, '{"include":[]}\n', "no account changed since main\n")
+
+
+def test_cli_all_lists_every_account_without_git(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "accounts").mkdir()
+    (tmp_path / "accounts" / "x.yaml").write_text(account("x-ray"))
+    code, out, _ = run("--all", "--format", "json")
+    assert (code, json.loads(out)) == (0, {"include": [{"account": "x-ray",
+                                                        "file": "accounts/x.yaml"}]})
+
+
+def test_cli_unknown_ref_is_one_line_and_exit_1(repo: Repo) -> None:
+    code, out, err = run("--base", "origin/nope")
+    assert code == 1
+    assert out == ""
+    assert err == ("error: unknown git ref 'origin/nope' (in CI, fetch the history: "
+                   "actions/checkout with fetch-depth: 0)\n")
+
+
+def test_cli_outside_a_repository_is_one_line_and_exit_1(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("--base", "main")
+    assert code == 1
+    assert err == f"error: not a git repository: {tmp_path.resolve()}\n"
+
+
+def test_cli_needs_base_or_all(repo: Repo) -> None:
+    code, _, err = run()
+    assert code == 1
+    assert "give either --base REF or --all" in err
