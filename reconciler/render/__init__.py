@@ -1,0 +1,44 @@
+"""Rendering a plan: one plain data view (:func:`view`), one jinja2 template per format.
+
+Every renderer writes to a file handle, so the CLI passes stdout and tests pass StringIO.
+``json`` is the saved-plan format itself (``reconciler.planio``); ``text``, ``markdown``
+and ``html`` are templates under ``reconciler/templates``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO
+
+from reconciler.plan import Plan
+from reconciler.planio import dump_plan, plan_to_json
+from reconciler.render.env import environment, paint, render_template
+from reconciler.render.escape import mask_email, md, walk_strings
+from reconciler.render.markdown import render_markdown
+from reconciler.render.view import view
+
+FORMATS = ("text", "markdown", "json", "html")
+
+__all__ = ["FORMATS", "environment", "paint", "render", "render_template", "view"]
+
+def render(
+    plan: Plan, fmt: str, fh: IO[str], *, color: bool = False, mask_emails: bool = False
+) -> None:
+    """Write ``plan`` to ``fh`` in ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt == "json":
+        if mask_emails:
+            json.dump(walk_strings(plan_to_json(plan), mask_email), fh, indent=2,
+                      ensure_ascii=False)
+            fh.write("\n")
+        else:
+            dump_plan(plan, fh)
+        return
+    data = view(plan, mask_emails=mask_emails)
+    if fmt == "text":
+        render_template("text.j2", fh, plan=data, paint=paint(color))
+    elif fmt == "markdown":
+        render_markdown(walk_strings(data, md), fh)
+    elif fmt == "html":
+        render_template("html.j2", fh, plan=data)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")

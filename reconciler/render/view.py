@@ -1,0 +1,287 @@
+"""One plain data view of a plan: what every template renders.
+
+The view holds only strings, numbers, booleans, lists and dicts, already worded for a
+reader (money signed and with two places, each step described in the platform's own
+vocabulary). Templates add layout and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from reconciler.money import ZERO, fmt, signed
+from reconciler.plan import AccountPlan, Plan, Step
+from reconciler.platforms import PLATFORMS
+from reconciler.render.escape import mask_email, one_line, walk_strings
+
+#: action -> (sign, kind). A replace is Terraform's -/+ : one removed and one added.
+SIGNS: dict[str, tuple[str, str]] = {
+    "create_user": ("+", "add"),
+    "order_licences": ("+", "add"),
+    "delete_user": ("-", "remove"),
+    "return_licences": ("-", "remove"),
+    "replace_user": ("-/+", "replace"),
+    "manual": ("!", "manual"),
+}
+CHANGE = ("~", "change")
+
+#: wording when neither the step nor its platform names the action
+GENERIC_WORDS = {
+    "create_user": "Create User",
+    "update_user": "Update User",
+    "renumber_user": "Renumber User",
+    "change_profile": "Change Profile",
+    "replace_user": "Replace User",
+    "add_addon": "Add Add-On",
+    "remove_addon": "Remove Add-On",
+    "delete_user": "Delete User",
+    "order_licences": "Order Licences",
+    "return_licences": "Return Licences",
+    "confirm_order": "Confirm Order",
+    "manual": "Manual Step",
+}
+
+# keys shown as the step's headline rather than as an attribute line
+_HEADLINE_KEYS = ("profile", "licence", "add_ons")
+
+
+#: a record's field -> how a reviewer reads it
+FIELD_NAMES = {
+    "add_ons": "add-ons",
+    "caller_id": "caller id",
+    "call_barring": "call barring",
+    "fraud_limit": "fraud limit (USD/day)",
+    "email": "e-mail",
+}
+
+
+def _field(name: str) -> str:
+    return FIELD_NAMES.get(name, name.replace("_", " "))
+
+
+def _val(value: Any) -> str:
+    if value is None or value == "" or value == [] or value == ():
+        return "(none)"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, Decimal):
+        return fmt(value)
+    return str(value)
+
+
+def _word(step: Step, platform: str) -> str:
+    if step.label:
+        return step.label
+    known = PLATFORMS.get(platform)
+    if known is not None and step.action in known.words:
+        return known.words[step.action]
+    return GENERIC_WORDS.get(step.action, step.action)
+
+
+def _name(step: Step) -> str:
+    for source in (step.params, step.before or {}, step.after or {}):
+        name = source.get("name")
+        if name:
+            return str(name)
+    return ""
+
+
+def _record(rec: Mapping[str, Any]) -> tuple[str, list[dict[str, str]]]:
+    """Headline (profile with add-ons on licence) and the other fields of a user record."""
+    parts = [_val(rec["profile"])] if "profile" in rec else []
+    if rec.get("add_ons"):
+        parts.append("with " + _val(rec["add_ons"]))
+    if rec.get("licence"):
+        parts.append("on " + _val(rec["licence"]))
+    attrs = [
+        {"name": _field(k), "before": "", "after": _val(v)}
+        for k, v in rec.items()
+        if k not in _HEADLINE_KEYS and k not in ("extension", "name")
+    ]
+    return " ".join(parts), attrs
+
+
+def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, str]]:
+    keys = [*before, *(k for k in after if k not in before)]
+    return [
+        {"name": _field(k), "before": _val(before.get(k)), "after": _val(after.get(k))}
+        for k in keys
+        if before.get(k) != after.get(k)
+    ]
+
+
+def _quantity(step: Step, currency: str) -> tuple[str, list[dict[str, str]]]:
+    """``25 -> 30 (+5)``; with the old and new total where the platform shows them."""
+    before, after = step.before or {}, step.after or {}
+    old, new = before.get("quantity"), after.get("quantity")
+    if not isinstance(old, int) or not isinstance(new, int):
+        return _val(new if new is not None else old), []
+    detail = f"quantity {old} -> {new} ({new - old:+d})"
+    attrs: list[dict[str, str]] = []
+    old_total, new_total = before.get("total"), after.get("total")
+    if old_total is None and new != old and step.monthly_delta != ZERO:
+        # the step's monthly delta is (new - old) x the licence price
+        unit = abs(step.monthly_delta) / abs(new - old)
+        old_total, new_total = unit * old, unit * new
+    if old_total is not None and new_total is not None:
+        detail += f", total {fmt(Decimal(str(old_total)))} -> {fmt(Decimal(str(new_total)))}"
+        detail += f" {currency}/month"
+    return detail, attrs
+
+
+def step_view(step: Step, platform: str, currency: str) -> dict[str, Any]:
+    sign, kind = SIGNS.get(step.action, CHANGE)
+    before, after = step.before or {}, step.after or {}
+    name = _name(step)
+    subject = f"{step.user} {name}".rstrip() if step.user is not None else str(step.licence)
+    detail: str = ""
+    attrs: list[dict[str, str]] = []
+    a = step.action
+    if a == "create_user":
+        detail, attrs = _record(after)
+    elif a == "delete_user":
+        detail, _ = _record(before)
+    elif a == "replace_user":
+        detail = f"{_val(before.get('profile'))} -> {_val(after.get('profile'))}"
+        attrs = [c for c in _changes(before, after) if c["name"] not in ("profile", "name")]
+    elif a == "change_profile":
+        key = next((k for k in ("profile", "licence") if k in before or k in after), None)
+        if key is not None:
+            detail = f"{_val(before.get(key))} -> {_val(after.get(key))}"
+        attrs = [c for c in _changes(before, after) if key is None or c["name"] != _field(key)]
+    elif a == "add_addon":
+        detail = _val(after.get("add_on"))
+    elif a == "remove_addon":
+        detail = _val(before.get("add_on"))
+    elif a == "renumber_user":
+        detail = f"extension {_val(before.get('extension'))} -> {_val(after.get('extension'))}"
+    elif a == "update_user":
+        attrs = _changes(before, after)
+        detail = ", ".join(c["name"] for c in attrs)
+    elif a in ("order_licences", "return_licences", "manual"):
+        detail, attrs = _quantity(step, currency)
+    elif a == "confirm_order":
+        order = step.params.get("order_id")
+        detail = f"order {order}" if order else "the order above"
+        if "quantity" in after:
+            detail += f", pool becomes {_val(after['quantity'])}"
+    request = step.params.get("request")
+    if request:
+        attrs = [*attrs, {"name": "request", "before": "", "after": str(request)}]
+    return {
+        "id": step.id,
+        "action": a,
+        "sign": sign,
+        "kind": kind,
+        "word": _word(step, platform),
+        "target": step.target,
+        "name": name,
+        "subject": subject,
+        "detail": detail,
+        "attrs": attrs,
+        "monthly_delta": signed(step.monthly_delta),
+        "one_time": fmt(step.one_time),
+        "has_monthly": step.monthly_delta != ZERO,
+        "has_one_time": step.one_time != ZERO,
+        "mode": step.mode,
+        "depends_on": list(step.depends_on),
+        "warnings": list(step.warnings),
+    }
+
+
+def _counts(steps: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {"add": 0, "change": 0, "remove": 0, "manual": 0}
+    for s in steps:
+        if s["kind"] == "replace":
+            counts["add"] += 1
+            counts["remove"] += 1
+        else:
+            counts[s["kind"]] += 1
+    return counts
+
+
+def account_view(acct: AccountPlan) -> dict[str, Any]:
+    currency = acct.cost.currency
+    steps = [step_view(s, acct.platform, currency) for s in acct.steps]
+    known = PLATFORMS.get(acct.platform)
+    step_warnings = sum(len(s["warnings"]) for s in steps)
+    return {
+        "account": acct.account,
+        "platform": acct.platform,
+        "platform_label": known.label if known is not None else acct.platform,
+        "external_id": acct.external_id,
+        "path": acct.path,
+        "fingerprint": acct.fingerprint,
+        "cost": {
+            "monthly_before": fmt(acct.cost.monthly_before),
+            "monthly_after": fmt(acct.cost.monthly_after),
+            "monthly_delta": signed(acct.cost.monthly_delta),
+            "one_time": fmt(acct.cost.one_time),
+            "currency": currency,
+        },
+        "steps": steps,
+        "counts": _counts(steps),
+        "verdicts": [
+            {"policy": v.policy, "message": v.message} for v in acct.blocked if v.blocking
+        ],
+        "notices": [
+            {"policy": v.policy, "message": v.message} for v in acct.blocked if not v.blocking
+        ],
+        "warnings": list(acct.warnings),
+        "warning_count": len(acct.warnings) + step_warnings,
+        "unmanaged": [
+            {
+                "extension": str(u.get("extension", "")),
+                "name": str(u.get("name") or ""),
+                "profile": str(u.get("profile") or ""),
+            }
+            for u in acct.unmanaged
+        ],
+        "blocked": acct.is_blocked,
+        "has_changes": acct.has_changes,
+        "has_details": bool(steps or acct.warnings or acct.blocked or acct.unmanaged),
+    }
+
+
+def _totals(plan: Plan) -> list[dict[str, str]]:
+    """Monthly delta and one-time per currency (accounts may be priced in different ones)."""
+    monthly: dict[str, Decimal] = {}
+    once: dict[str, Decimal] = {}
+    for a in plan.accounts:
+        c = a.cost.currency
+        monthly[c] = monthly.get(c, ZERO) + a.cost.monthly_delta
+        once[c] = once.get(c, ZERO) + a.cost.one_time
+    return [
+        {"currency": c, "monthly_delta": signed(monthly[c]), "one_time": fmt(once[c])}
+        for c in sorted(monthly)
+    ] or [{"currency": "USD", "monthly_delta": signed(ZERO), "one_time": fmt(ZERO)}]
+
+
+def view(plan: Plan, *, mask_emails: bool = False) -> dict[str, Any]:
+    """The plan as plain data for templates; user text made one line, e-mails masked on request."""
+    accounts = [account_view(a) for a in plan.accounts]
+    counts = {"add": 0, "change": 0, "remove": 0, "manual": 0}
+    for a in accounts:
+        for k, n in a["counts"].items():
+            counts[k] += n
+    data: dict[str, Any] = {
+        "format_version": plan.format_version,
+        "created_at": plan.created_at,
+        "accounts": accounts,
+        "summary": {
+            "accounts": len(accounts),
+            "steps": sum(len(a["steps"]) for a in accounts),
+            **counts,
+            "totals": _totals(plan),
+            "blocked": sum(1 for a in accounts if a["blocked"]),
+            "warnings": sum(a["warning_count"] for a in accounts),
+            "has_changes": plan.has_changes,
+            "unmanaged": sum(len(a["unmanaged"]) for a in accounts),
+        },
+    }
+    data = walk_strings(data, one_line)
+    if mask_emails:
+        data = walk_strings(data, mask_email)
+    return data
