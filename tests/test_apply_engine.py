@@ -1,0 +1,481 @@
+"""The apply engine against a scripted fake provider: ordering, skips, retries, approvals,
+manual steps, staleness, locks and the journal. No platform rules here (see
+test_apply_sandbox.py for those)."""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fakes.apply_provider import FakeProvider, Script, account, account_plan
+
+from reconciler.apply import (
+    AccountReport,
+    Applier,
+    ApplySettings,
+    InvalidPlan,
+    check_steps,
+    idempotency_key,
+)
+from reconciler.errors import ExitCode, LockHeld, StalePlan
+from reconciler.model import ActualUser
+from reconciler.plan import AccountPlan, Plan, Step
+from reconciler.progress import PlainProgress, report_lines
+from reconciler.retry import RetryPolicy
+from reconciler.state import StateStore
+
+
+class Clock:
+    """Fake time: sleeping advances it, nothing really waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StateStore:
+    return StateStore(tmp_path / "state.db")
+
+
+def make_applier(
+    store: StateStore, clock: Clock, out: io.StringIO | None = None, **settings: object
+) -> Applier:
+    return Applier(
+        store,
+        PlainProgress(out or io.StringIO()),
+        settings=ApplySettings(**settings),  # type: ignore[arg-type]
+        sleep=clock.sleep,
+        clock=clock,
+        rng=random.Random(1),
+    )
+
+
+def run(applier: Applier, provider: FakeProvider, *plans: AccountPlan) -> tuple[AccountReport, ...]:
+    return applier.apply(Plan(plans), lambda platform: provider).accounts
+
+
+def user_step(sid: str, action: str, ext: int, *deps: str) -> Step:
+    return Step(sid, action, user=ext, after={"profile": "Premium"}, depends_on=deps)
+
+
+def order(sid: str, before: int, after: int, *deps: str) -> Step:
+    return Step(
+        sid,
+        "order_licences",
+        licence="Premium",
+        before={"quantity": before},
+        after={"quantity": after},
+        mode="approval",
+        depends_on=deps,
+    )
+
+
+def confirm(sid: str, after: int, *deps: str, order_id: str | None = None) -> Step:
+    params = {"order_id": order_id} if order_id else {}
+    return Step(
+        sid,
+        "confirm_order",
+        licence="Premium",
+        after={"quantity": after},
+        depends_on=deps,
+        params=params,
+    )
+
+
+def statuses(report: AccountReport) -> dict[str, str]:
+    return {r.step.id: r.status for r in report.results}
+
+
+# --------------------------------------------------------------------------- order
+
+
+def test_steps_run_in_dependency_order_not_list_order(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account())
+    plan = account_plan(
+        provider.actual,
+        user_step("s3", "change_profile", 297, "s2"),
+        confirm("s2", 3, "s1"),
+        order("s1", 2, 3),
+    )
+    (report,) = run(make_applier(store, clock), provider, plan)
+    assert provider.writes == ["s1", "s2", "s3"]
+    assert report.exit_code is ExitCode.OK
+    assert report.state == "converged"
+
+
+def test_each_write_carries_the_derived_key(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account())
+    step = user_step("s1", "create_user", 201)
+    run(make_applier(store, clock), provider, account_plan(provider.actual, step))
+    assert provider.calls == [("s1", idempotency_key("acme", step))]
+
+
+def test_idempotency_key_depends_on_what_changes_not_on_step_id() -> None:
+    a = Step("s1", "change_profile", user=297, before={"profile": "A"}, after={"profile": "B"})
+    assert idempotency_key("acme", a) == idempotency_key("acme", replace(a, id="s9"))
+    assert idempotency_key("acme", a) != idempotency_key("other", a)
+    assert idempotency_key("acme", a) != idempotency_key("acme", replace(a, after={"profile": "C"}))
+    assert idempotency_key("acme", a) != idempotency_key("acme", replace(a, user=298))
+    assert len(idempotency_key("acme", a)) == 32
+
+
+def test_confirm_keys_differ_per_order_even_at_the_same_pool_size() -> None:
+    c = confirm("s2", 3)
+    first = replace(c, params={"order_id": "17"})
+    later = replace(c, params={"order_id": "42"})
+    assert idempotency_key("acme", first) != idempotency_key("acme", later)
+
+
+# ----------------------------------------------------------------- failures and skips
+
+
+def test_permanent_failure_skips_dependants_and_runs_the_rest(
+    store: StateStore, clock: Clock
+) -> None:
+    provider = FakeProvider(account(), Script(refuse={"s1": "no free licence of Premium"}))
+    plan = account_plan(
+        provider.actual,
+        user_step("s1", "create_user", 201),
+        user_step("s2", "update_user", 201, "s1"),
+        user_step("s3", "create_user", 202),
+        user_step("s4", "update_user", 201, "s2"),
+    )
+    (report,) = run(make_applier(store, clock), provider, plan)
+    assert statuses(report) == {"s1": "failed", "s2": "skipped", "s3": "done", "s4": "skipped"}
+    assert provider.writes == ["s3"]
+    assert report.exit_code is ExitCode.ERROR
+    lines = report_lines(replace_report(report))
+    assert "    failed   s1 create_user user 201: no free licence of Premium" in lines
+    assert "    skipped  s2 update_user user 201: waits on s1 (failed)" in lines
+    assert "    skipped  s4 update_user user 201: waits on s2 (skipped)" in lines
+    assert "  acme (ipecs-cloud): failed - 1 done, 1 failed, 2 skipped" in lines
+    assert lines[-1] == "Result: failed (exit 1)"
+
+
+def replace_report(report: AccountReport):  # type: ignore[no-untyped-def]
+    from reconciler.apply import ApplyReport
+
+    return ApplyReport((report,))
+
+
+def test_transient_errors_are_retried_with_backoff_without_real_sleep(
+    store: StateStore, clock: Clock
+) -> None:
+    provider = FakeProvider(account(), Script(transient={"s1": 2}))
+    plan = account_plan(provider.actual, user_step("s1", "create_user", 201))
+    (report,) = run(make_applier(store, clock), provider, plan)
+    assert statuses(report) == {"s1": "done"}
+    assert [c[0] for c in provider.calls] == ["s1", "s1", "s1"]
+    assert len(clock.slept) == 2
+    assert clock.slept[0] <= RetryPolicy().base and clock.slept[1] <= 2 * RetryPolicy().base
+
+
+def test_transient_errors_past_the_budget_fail_the_step_and_skip_dependants(
+    store: StateStore, clock: Clock
+) -> None:
+    provider = FakeProvider(account(), Script(transient={"s1": 99}))
+    plan = account_plan(
+        provider.actual,
+        user_step("s1", "create_user", 201),
+        user_step("s2", "update_user", 201, "s1"),
+    )
+    applier = make_applier(store, clock, retry=RetryPolicy(attempts=4))
+    (report,) = run(applier, provider, plan)
+    assert statuses(report) == {"s1": "failed-transient", "s2": "skipped"}
+    assert len(provider.calls) == 4
+    assert "429 Too Many Requests (gave up after 4 attempts" in report.results[0].message
+    assert report.exit_code is ExitCode.ERROR
+
+
+def test_lost_answer_is_retried_with_the_same_key_and_written_once(
+    store: StateStore, clock: Clock
+) -> None:
+    provider = FakeProvider(account(), Script(lose_answer={"s1"}))
+    plan = account_plan(provider.actual, user_step("s1", "create_user", 201))
+    (report,) = run(make_applier(store, clock), provider, plan)
+    assert statuses(report) == {"s1": "done"}
+    assert provider.writes == ["s1"]
+    assert len({key for _, key in provider.calls}) == 1
+    assert len(provider.calls) == 2
+    assert [u.extension for u in provider.actual.users] == [201]
+
+
+# ----------------------------------------------------------------- orders and approval
+
+
+def test_order_is_confirmed_with_its_order_id_once_approved(
+    store: StateStore, clock: Clock
+) -> None:
+    provider = FakeProvider(account(), Script(approve_after_reads=2))
+    plan = account_plan(
+        provider.actual,
+        order("s1", 2, 3),
+        confirm("s2", 3, "s1"),
+        user_step("s3", "change_profile", 297, "s2"),
+    )
+    (report,) = run(make_applier(store, clock, poll_interval=1.0), provider, plan)
+    assert statuses(report) == {"s1": "done", "s2": "done", "s3": "done"}
+    assert report.results[0].message == "order 101 submitted"
+    assert [o.state for o in provider.actual.orders] == ["confirmed"]
+    assert clock.slept == [1.0, 1.0]  # polled three times: submitted, submitted, approved
+
+
+def test_order_not_approved_in_time_is_pending_and_exit_3(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account(), Script(approve_after_reads=None))
+    plan = account_plan(
+        provider.actual,
+        order("s1", 2, 3),
+        confirm("s2", 3, "s1"),
+        user_step("s3", "change_profile", 297, "s2"),
+        user_step("s4", "update_user", 201),
+    )
+    out = io.StringIO()
+    (report,) = run(
+        make_applier(store, clock, out, wait_seconds=5, poll_interval=2), provider, plan
+    )
+    assert statuses(report) == {"s1": "done", "s2": "pending", "s3": "waiting", "s4": "done"}
+    assert clock.now == 5.0
+    assert report.exit_code is ExitCode.WAITING
+    assert report.state == "waiting on approval"
+    assert provider.writes == ["s1", "s4"]
+    lines = report_lines(replace_report(report))
+    assert (
+        "    pending  s2 confirm_order Premium: order 101 (+1 Premium) is submitted, "
+        "waiting on the platform's approval" in lines
+    )
+    assert lines[-1] == "Result: waiting on approval or a manual step (exit 3)"
+
+
+def test_a_pending_order_from_an_earlier_run_is_continued_not_ordered_again(
+    store: StateStore, clock: Clock
+) -> None:
+    provider = FakeProvider(account(), Script(approve_after_reads=None))
+    # an earlier run submitted order 101 and timed out waiting
+    run(
+        make_applier(store, clock, wait_seconds=0),
+        provider,
+        account_plan(provider.actual, order("s1", 2, 3), confirm("s2", 3, "s1")),
+    )
+    provider.script.approve_after_reads = 0
+    # the planner now sees the pending order and only emits its confirmation
+    again = account_plan(provider.read_account("C1"), confirm("s1", 3, order_id="101"))
+    (report,) = run(make_applier(store, clock), provider, again)
+    assert statuses(report) == {"s1": "done"}
+    assert provider.writes == ["s1", "s1"]  # the order, then its confirmation; no 2nd order
+    assert [(o.order_id, o.state) for o in provider.actual.orders] == [("101", "confirmed")]
+
+
+def test_rejected_order_fails_and_skips_what_needs_it(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account(), Script(reject=True))
+    plan = account_plan(
+        provider.actual,
+        order("s1", 2, 3),
+        confirm("s2", 3, "s1"),
+        user_step("s3", "change_profile", 297, "s2"),
+    )
+    (report,) = run(make_applier(store, clock), provider, plan)
+    assert statuses(report) == {"s1": "done", "s2": "failed", "s3": "skipped"}
+    assert report.results[1].message == "order 101 was rejected by the platform"
+
+
+# ----------------------------------------------------------------------- manual
+
+
+def test_manual_step_is_never_performed_and_its_request_is_printed(
+    store: StateStore, clock: Clock
+) -> None:
+    provider = FakeProvider(account())
+    request = "Please change C2TU-I25 on C2T-00001 from 10 to 12."
+    plan = account_plan(
+        provider.actual,
+        Step("s1", "manual", licence="C2TU-I25", mode="manual", params={"request": request}),
+        user_step("s2", "create_user", 103, "s1"),
+        user_step("s3", "update_user", 100),
+    )
+    (report,) = run(make_applier(store, clock), provider, plan)
+    assert statuses(report) == {"s1": "manual", "s2": "waiting", "s3": "done"}
+    assert provider.writes == ["s3"]
+    assert report.exit_code is ExitCode.WAITING
+    lines = report_lines(replace_report(report))
+    i = lines.index("    manual   s1 manual C2TU-I25: Service Desk request:")
+    assert lines[i + 1] == "             " + request
+
+
+# ------------------------------------------------------------------ stale, locks
+
+
+def test_stale_plan_is_refused_before_any_write(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account())
+    plan = account_plan(provider.actual, user_step("s1", "create_user", 201))
+    provider.actual = replace(provider.actual, users=(ActualUser(300, "u300", "New", "Basic"),))
+    with pytest.raises(StalePlan) as e:
+        run(make_applier(store, clock), provider, plan)
+    assert str(e.value) == (
+        "plan is stale: the platform changed since the plan was made (account acme); "
+        "run reconciler plan again"
+    )
+    assert provider.calls == []
+    assert store.holder("acme") is None  # the lock is released on refusal
+
+
+def test_one_stale_account_refuses_the_whole_plan(store: StateStore, clock: Clock) -> None:
+    good = FakeProvider(account())
+    stale = FakeProvider(replace(account(), external_id="C2"))
+    plan_good = account_plan(good.actual, user_step("s1", "create_user", 201), slug="good")
+    plan_stale = account_plan(stale.actual, user_step("s1", "create_user", 201), slug="stale")
+    stale.actual = replace(stale.actual, name="Renamed on the platform")
+    providers = {"C1": good, "C2": stale}
+
+    class Router(FakeProvider):
+        def read_account(self, external_id: str):  # type: ignore[no-untyped-def]
+            return providers[external_id].read_account(external_id)
+
+    with pytest.raises(StalePlan):
+        make_applier(store, clock).apply(Plan((plan_good, plan_stale)), lambda p: Router(account()))
+    assert good.calls == [] and stale.calls == []
+
+
+def test_a_held_lock_refuses_with_the_holders_details(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account())
+    store.acquire("acme", pid=4242, host="ci-7")
+    plan = account_plan(provider.actual, user_step("s1", "create_user", 201))
+    with pytest.raises(LockHeld) as e:
+        run(make_applier(store, clock), provider, plan)
+    assert str(e.value).startswith("account acme is locked by apply pid 4242 on host ci-7 since ")
+    assert str(e.value).endswith("; if that run is dead, run: reconciler unlock acme")
+    assert provider.calls == []
+
+
+def test_lock_is_released_after_the_run(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account())
+    run(
+        make_applier(store, clock),
+        provider,
+        account_plan(provider.actual, user_step("s1", "create_user", 201)),
+    )
+    assert store.holder("acme") is None
+
+
+# ---------------------------------------------------------------------- journal
+
+
+def test_every_step_is_journaled_with_result_and_error(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account(), Script(refuse={"s1": "extension 201 is in use"}))
+    plan = account_plan(
+        provider.actual,
+        user_step("s1", "create_user", 201),
+        user_step("s2", "update_user", 201, "s1"),
+        user_step("s3", "create_user", 202),
+    )
+    run(make_applier(store, clock), provider, plan)
+    history = store.history("acme")
+    assert [(h.step_id, h.action, h.target, h.result) for h in history] == [
+        ("s1", "create_user", "201", "failed"),
+        ("s2", "update_user", "201", "skipped"),
+        ("s3", "create_user", "202", "done"),
+    ]
+    assert history[0].error == "extension 201 is in use"
+    assert history[2].idempotency_key == idempotency_key("acme", plan.steps[2])
+    assert len({h.run_id for h in history}) == 1 and history[0].actor
+
+
+def test_plain_progress_prints_one_line_per_step(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account())
+    out = io.StringIO()
+    plan = account_plan(
+        provider.actual,
+        user_step("s1", "create_user", 201),
+        replace(user_step("s2", "change_profile", 202), label="Change Package"),
+    )
+    run(make_applier(store, clock, out), provider, plan)
+    assert out.getvalue().splitlines() == [
+        "acme: applying 2 steps",
+        "acme: s1 create_user user 201: done: create_user ok",
+        "acme: s2 change_profile (Change Package) user 202: done: change_profile ok",
+    ]
+
+
+# ------------------------------------------------------------- level-triggered rounds
+
+
+def test_a_fresh_plan_with_work_left_runs_another_round(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account())
+    first = account_plan(provider.actual, user_step("s1", "create_user", 201))
+    replans: list[int] = []
+
+    def replan(slug: str, actual):  # type: ignore[no-untyped-def]
+        replans.append(len(actual.users))
+        if len(actual.users) < 2:
+            return account_plan(actual, user_step("s1", "create_user", 202))
+        return account_plan(actual)
+
+    (report,) = (
+        make_applier(store, clock).apply(Plan((first,)), lambda p: provider, replan=replan).accounts
+    )
+    assert [u.extension for u in provider.actual.users] == [201, 202]
+    assert replans == [1, 2]
+    assert report.exit_code is ExitCode.OK and report.remaining == 0
+
+
+def test_a_plan_that_never_converges_stops_and_fails(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account())
+    counter = iter(range(1000, 2000))
+
+    def replan(slug: str, actual):  # type: ignore[no-untyped-def]
+        return account_plan(actual, user_step("s1", "create_user", next(counter)))
+
+    first = account_plan(provider.actual, user_step("s1", "create_user", 201))
+    (report,) = (
+        make_applier(store, clock).apply(Plan((first,)), lambda p: provider, replan=replan).accounts
+    )
+    assert len(provider.writes) == 3
+    assert report.remaining == 1
+    assert report.exit_code is ExitCode.ERROR and report.state == "not converged"
+
+
+# ------------------------------------------------------------------ plan checks
+
+
+def test_unknown_dependency_is_an_invalid_plan() -> None:
+    plan = account_plan(account(), user_step("s1", "create_user", 201, "s9"))
+    with pytest.raises(InvalidPlan, match="step s1 of account acme depends on unknown step s9"):
+        check_steps(plan)
+
+
+def test_dependency_cycle_is_an_invalid_plan() -> None:
+    plan = account_plan(
+        account(),
+        user_step("s1", "create_user", 201, "s2"),
+        user_step("s2", "create_user", 202, "s1"),
+    )
+    with pytest.raises(InvalidPlan, match="steps s1, s2 of account acme depend on each other"):
+        check_steps(plan)
+
+
+def test_no_changes_means_no_lock_and_exit_0(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account())
+    report = make_applier(store, clock).apply(
+        Plan((account_plan(provider.actual),)), lambda p: provider
+    )
+    assert report.accounts == ()
+    assert report.exit_code is ExitCode.OK
+    assert report_lines(report)[-2:] == [
+        "  no changes: nothing to apply",
+        "Result: converged (exit 0)",
+    ]
