@@ -388,7 +388,9 @@ class Applier:
                 )
             if order.state == "rejected":
                 return StepResult(
-                    step, "failed", f"order {order_id} was rejected by the platform",
+                    step,
+                    "failed",
+                    f"order {order_id} was rejected by the platform",
                     order_id=order_id,
                 )
             left = deadline - self.clock()
@@ -433,4 +435,3 @@ class Applier:
                 run_id=self.run.run_id,
             )
         )
-

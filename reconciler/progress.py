@@ -114,9 +114,7 @@ def report_lines(report: ApplyReport) -> list[str]:
 
 def _account_lines(account: AccountReport) -> list[str]:
     counts = [
-        f"{account.count(status)} {status}"
-        for status in ("done", *_ORDER)
-        if account.count(status)
+        f"{account.count(status)} {status}" for status in ("done", *_ORDER) if account.count(status)
     ]
     head = f"  {account.account} ({account.platform}): {account.state}"
     if counts:

@@ -1,7 +1,241 @@
-"""PLACEHOLDER: commands being written."""
+"""``reconciler apply``, ``history`` and ``unlock``."""
 
 from __future__ import annotations
 
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from reconciler.apply import Applier, ApplySettings, Replan
+from reconciler.config import Config
+from reconciler.errors import ExitCode, ReconcilerError
+from reconciler.model import ActualAccount
+from reconciler.plan import AccountPlan, Plan
+from reconciler.progress import make_progress, report_lines
+from reconciler.provider import Provider
+from reconciler.state import JournalEntry, NotLocked, StateStore
+
+from .options import account_option, config_option, format_option
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATHS = ("accounts",)
+
+
+class NotConfirmed(ReconcilerError):
+    """Apply refused to write without a person's (or --auto-approve's) consent."""
+
+
+class PlanBlocked(ReconcilerError):
+    pass
+
+
+def stdin_is_tty() -> bool:
+    """Whether a person can answer the confirmation prompt (tests patch this)."""
+    return sys.stdin.isatty()
+
+
+def _config(config_path: str) -> Config:
+    from reconciler.config import load_config
+
+    return load_config(config_path)
+
+
+def _state_path(config: Config) -> Path:
+    path = config.state_path
+    return path if path.is_absolute() else config.root / path
+
+
+def _providers(config: Config) -> Callable[[str], Provider]:
+    from reconciler.connect import provider_for
+
+    made: dict[str, Provider] = {}
+
+    def get(platform: str) -> Provider:
+        if platform not in made:
+            made[platform] = provider_for(platform, config)
+        return made[platform]
+
+    return get
+
+
+def _replan(paths: Sequence[str], config: Config, options: Any, account: str | None) -> Replan:
+    """A fresh plan of one account from a state read under its lock (level-triggered)."""
+    from reconciler.accounts import load_accounts
+    from reconciler.planner import plan_account
+    from reconciler.platforms import get as get_platform
+    from reconciler.pricebook import load_catalogs
+
+    desired = {d.slug: d for d in load_accounts(list(paths), config, only=account)}
+    catalogs = load_catalogs(config)
+
+    def replan(slug: str, actual: ActualAccount) -> AccountPlan:
+        d = desired[slug]
+        result: AccountPlan = plan_account(
+            d, actual, catalogs[d.platform], get_platform(d.platform), options
+        )
+        return result
+
+    return replan
+
+
+def _is_plan_file(target: Sequence[str]) -> bool:
+    return len(target) == 1 and target[0].endswith(".json") and Path(target[0]).is_file()
+
+
+def _refuse_blocked(plan: Plan) -> None:
+    for acct in plan.accounts:
+        for verdict in acct.blocked:
+            if verdict.blocking:
+                raise PlanBlocked(
+                    f"plan is blocked by policy (account {acct.account}: {verdict.message}); "
+                    "nothing applied"
+                )
+
+
+@click.command("apply")
+@click.argument("target", nargs=-1, type=click.Path(path_type=str))
+@config_option
+@account_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option("--allow-downgrade", is_flag=True, help="Allow downgrades (when planning).")
+@click.option("--force", is_flag=True, help="Allow a destructive share over the limit.")
+@click.option(
+    "--wait-seconds",
+    type=click.FloatRange(min=0),
+    default=ApplySettings().wait_seconds,
+    show_default=True,
+    help="How long to wait for each change order's approval before reporting it pending.",
+)
+def apply(
+    target: tuple[str, ...],
+    config_path: str,
+    account: str | None,
+    auto_approve: bool,
+    allow_downgrade: bool,
+    force: bool,
+    wait_seconds: float,
+) -> int:
+    """Apply a saved plan (PLANFILE), or plan PATHS, confirm and apply.
+
+    A saved plan is refused when the platform changed since it was made. Each account is
+    locked while it is applied; a run cut short is safe to run again: it continues from
+    the platform's state. Exit 0 converged, 1 a failure, 3 waiting on an order's approval
+    or a manual (Service Desk) step.
+
+    \b
+    Examples:
+      reconciler plan -o plans/plan.json && reconciler apply plans/plan.json
+      reconciler apply accounts/ --auto-approve
+      reconciler apply --account vertical-demo --wait-seconds 300
+    """
+    config = _config(config_path)
+    out = click.get_text_stream("stdout")
+    replan: Replan | None = None
+    if _is_plan_file(target):
+        from reconciler.planio import load_plan
+
+        if allow_downgrade or force:
+            raise click.UsageError(
+                "--allow-downgrade and --force are planning options; plan again with them"
+            )
+        plan = load_plan(target[0])
+        if account is not None:
+            plan = plan.only(account)
+            if not plan.accounts:
+                raise ReconcilerError(f"account {account} is not in the plan {target[0]}")
+        _refuse_blocked(plan)
+    else:
+        from reconciler.planner import PlanOptions, make_plan
+        from reconciler.render import render
+
+        paths = list(target or DEFAULT_PATHS)
+        options = PlanOptions(allow_downgrade=allow_downgrade, force=force)
+        plan = make_plan(paths, config, options, account=account)
+        render(plan, "text", out)
+        _refuse_blocked(plan)
+        if plan.has_changes and not auto_approve:
+            if not stdin_is_tty():
+                raise NotConfirmed(
+                    "refusing to apply without confirmation: no terminal to ask on; "
+                    "pass --auto-approve or apply a reviewed saved plan"
+                )
+            steps = sum(len(a.steps) for a in plan.accounts)
+            if not click.confirm(f"Apply {steps} step(s)?", default=False):
+                click.echo("nothing applied", err=True)
+                return int(ExitCode.ERROR)
+        replan = _replan(paths, config, options, account)
+    with StateStore(_state_path(config)) as store:
+        applier = Applier(
+            store, make_progress(out), settings=ApplySettings(wait_seconds=wait_seconds)
+        )
+        report = applier.apply(plan, _providers(config), replan=replan)
+    for line in report_lines(report):
+        click.echo(line, out)
+    return int(report.exit_code)
+
+
+@click.command("history")
+@config_option
+@account_option
+@format_option("text", "json")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the last N steps.")
+def history(config_path: str, account: str | None, fmt: str, limit: int | None) -> int:
+    """Steps apply performed: when, which account and step, the result, the git commit of
+    the account files and who ran it. Oldest first.
+
+    \b
+    Examples:
+      reconciler history --account northwind
+      reconciler history --format json --limit 50
+    """
+    path = _state_path(_config(config_path))
+    entries: list[JournalEntry] = []
+    if path.exists():  # a read-only command never creates the state file
+        with StateStore(path) as store:
+            entries = store.history(account, limit)
+    if fmt == "json":
+        click.echo(json.dumps({"entries": [e.to_json() for e in entries]}, indent=2))
+        return int(ExitCode.OK)
+    if not entries:
+        where = f" for account {account}" if account else ""
+        click.echo(f"no applied steps recorded{where}")
+    for e in entries:
+        commit = (e.git_commit or "-")[:12]
+        line = f"{e.time}  {e.account}  {e.step_id} {e.action} {e.target}  {e.result}"
+        line += f"  commit {commit}  by {e.actor}"
+        note = e.error or e.detail
+        click.echo(f"{line}  ({note})" if note else line)
+    return int(ExitCode.OK)
+
+
+@click.command("unlock")
+@click.argument("slug")
+@config_option
+def unlock(slug: str, config_path: str) -> int:
+    """Break an account's apply lock, left behind by a run that died.
+
+    Make sure that run is really gone: two applies of one account at once can both write.
+
+    \b
+    Example:
+      reconciler unlock northwind
+    """
+    path = _state_path(_config(config_path))
+    if not path.exists():
+        raise NotLocked(f"account {slug} is not locked")
+    with StateStore(path) as store:
+        held = store.unlock(slug)
+    click.echo(
+        f"unlocked account {slug} (held by {held.owner} pid {held.pid} on host {held.host} "
+        f"since {held.since})"
+    )
+    return int(ExitCode.OK)
+
+
+COMMANDS: list[click.Command] = [apply, history, unlock]
