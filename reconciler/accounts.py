@@ -1,0 +1,287 @@
+"""Account files -> the desired model, with every error of every file found in one run.
+
+Order of checks, per file: YAML, then the account schema, then the fields the platform
+uses, then the platform's rules (``PLATFORMS[p].validate``); then across files: a slug or an
+external id (per platform) used twice. :func:`load_accounts` collects all of them and
+raises one :class:`ValidationFailed`.
+
+Marks. ``DesiredAccount.marks`` and ``DesiredUser.marks`` map a field name to where it is
+written: a scalar field to its value (``"profile"``, ``"extension"``), a mapping or list
+field to its key (``"licences"``, ``"add_ons"``); an entry of a mapping to its key
+(``"licences.C2TU25"``, ``"sites.Vertical Demo"``), an add-on to its list item
+(``"add_ons.fax"``), a site's range to its value (``"sites.Vertical Demo.extensions"``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from reconciler.catalog import Catalog, did_you_mean
+from reconciler.config import Config
+from reconciler.errors import InputError, ValidationFailed
+from reconciler.model import DesiredAccount, DesiredUser, Mark, Policy, Site
+from reconciler.platforms import PLATFORMS
+from reconciler.platforms.call2teams import rules as call2teams_rules
+from reconciler.platforms.ipecs import rules as ipecs_rules
+from reconciler.schema import check, sorted_errors
+from reconciler.yamlload import MarkedDict, MarkedList, load_yaml
+
+__all__ = ["DEFAULT_PATHS", "discover", "load_account", "load_accounts"]
+
+DEFAULT_PATHS = ("accounts",)
+_SUFFIXES = (".yaml", ".yml")
+#: user fields every platform understands; the rest are per platform (Platform.user_fields)
+_UNIVERSAL_FIELDS = frozenset(("extension", "renumbered_from", "absent", "allow_downgrade"))
+
+Completer = Callable[[DesiredAccount, Catalog], "tuple[DesiredAccount, list[InputError]]"]
+
+#: Per platform: fills in what a file may leave out before the rules run (explicit registry).
+_COMPLETE: dict[str, Completer] = {
+    "ipecs-cloud": ipecs_rules.complete,
+    "call2teams": call2teams_rules.complete,
+}
+
+
+@dataclass(frozen=True)
+class _Source:
+    path: Path
+    name: str  # as shown in errors, e.g. "accounts/contoso-c2t.yaml"
+
+
+def discover(paths: Sequence[str] = DEFAULT_PATHS) -> list[Path]:
+    """The account files named by ``paths``: a directory gives its ``*.yaml``/``*.yml``
+    files (sorted, not recursive); a file is taken as is but must be .yaml/.yml."""
+    sources, errors = _discover(paths)
+    if errors:
+        raise ValidationFailed(errors)
+    return [s.path for s in sources]
+
+
+def load_account(path: str | os.PathLike[str], config: Config | None = None) -> DesiredAccount:
+    """One account file -> DesiredAccount (YAML, schema, platform fields; no platform rules
+    and no cross-file checks: :func:`load_accounts` does those)."""
+    name = os.path.normpath(os.fspath(path))
+    account, errors = _read(_Source(Path(path), name), _policy_defaults(config))
+    if errors or account is None:
+        raise ValidationFailed(errors)
+    return account
+
+
+def load_accounts(
+    paths: Sequence[str] = DEFAULT_PATHS,
+    config: Config | None = None,
+    *,
+    only: str | None = None,
+) -> list[DesiredAccount]:
+    """Every account under ``paths``, validated in full; ``only``: just that slug.
+
+    Raises :class:`ValidationFailed` with all errors of all files (sorted by file and
+    position) if any file is invalid, even with ``only``.
+    """
+    sources, errors = _discover(paths or DEFAULT_PATHS)
+    defaults = _policy_defaults(config)
+    accounts: list[DesiredAccount] = []
+    for source in sources:
+        account, file_errors = _read(source, defaults)
+        errors.extend(file_errors)
+        if account is None:
+            continue
+        platform = PLATFORMS[account.platform]
+        complete = _COMPLETE.get(account.platform)
+        if complete is not None:
+            account, more = complete(account, platform.catalog)
+            errors.extend(more)
+        errors.extend(platform.validate(account, platform.catalog))
+        accounts.append(account)
+    errors.extend(_cross_file(accounts))
+    if errors:
+        raise ValidationFailed(sorted_errors(errors))
+    if only is not None:
+        chosen = [a for a in accounts if a.slug == only]
+        if not chosen:
+            slugs = [a.slug for a in accounts]
+            hint = did_you_mean(only, slugs)
+            raise InputError(f'no account "{only}" in {", ".join(paths or DEFAULT_PATHS)}{hint}')
+        return chosen
+    return accounts
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _discover(paths: Sequence[str]) -> tuple[list[_Source], list[InputError]]:
+    sources: list[_Source] = []
+    errors: list[InputError] = []
+    seen: set[Path] = set()
+    for arg in paths:
+        path = Path(arg)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES and p.is_file()
+            )
+            if not found:
+                errors.append(
+                    InputError("no account files (*.yaml, *.yml) in this directory", file=arg)
+                )
+            candidates = [(p, os.path.normpath(os.path.join(arg, p.name))) for p in found]
+        elif path.exists():
+            if path.suffix.lower() not in _SUFFIXES:
+                errors.append(InputError("not a YAML file (expected .yaml or .yml)", file=arg))
+                continue
+            candidates = [(path, os.path.normpath(arg))]
+        else:
+            errors.append(InputError("no such file or directory", file=arg))
+            continue
+        for p, name in candidates:
+            key = p.resolve()
+            if key not in seen:
+                seen.add(key)
+                sources.append(_Source(p, name))
+    return sources, errors
+
+
+def _read(
+    source: _Source, defaults: Mapping[str, Any]
+) -> tuple[DesiredAccount | None, list[InputError]]:
+    try:
+        doc = load_yaml(source.path, display_name=source.name)
+    except InputError as e:
+        return None, [e]
+    errors = check(doc, "account")
+    if errors:
+        return None, errors
+    return _build(doc, source.name, defaults)
+
+
+def _policy_defaults(config: Config | None) -> Mapping[str, Any]:
+    return config.policy if config is not None else {}
+
+
+# --------------------------------------------------------------------------- model
+
+
+def _build(
+    doc: MarkedDict, name: str, defaults: Mapping[str, Any]
+) -> tuple[DesiredAccount | None, list[InputError]]:
+    """A schema-valid document -> DesiredAccount, plus errors the schema cannot see."""
+    errors: list[InputError] = []
+    platform = PLATFORMS[doc["platform"]]
+    marks = _field_marks(doc)
+    sites: list[Site] = []
+    for site_name, spec in (doc.get("sites") or {}).items():
+        marks[f"sites.{site_name}"] = doc["sites"].key_marks[site_name]
+        where = spec.value_marks["extensions"]
+        marks[f"sites.{site_name}.extensions"] = where
+        first, last = (int(x) for x in spec["extensions"].split("-"))
+        if first > last:
+            errors.append(
+                InputError(
+                    f'extensions "{spec["extensions"]}": the first extension is above the last; '
+                    f'write it as "{last}-{first}"',
+                    where,
+                )
+            )
+            continue
+        sites.append(Site(str(site_name), first, last))
+    licences = None
+    if "licences" in doc:
+        licences = {str(k): v for k, v in doc["licences"].items()}
+        for k in doc["licences"]:
+            marks[f"licences.{k}"] = doc["licences"].key_marks[k]
+    users: list[DesiredUser] = []
+    items: MarkedList = doc.get("users") or MarkedList()
+    for item, item_mark in zip(items, items.item_marks, strict=True):
+        user, user_errors = _user(item, item_mark, platform.user_fields, platform.label)
+        users.append(user)
+        errors.extend(user_errors)
+    own_policy = doc.get("policy") or {}
+    policy = Policy(**_policy_fields({**defaults, **own_policy}))
+    account = DesiredAccount(
+        slug=doc["account"],
+        platform=doc["platform"],
+        external_id=doc["external_id"],
+        path=name,
+        mark=doc.mark or Mark(name, 1, 1),
+        name=doc.get("name"),
+        kind=doc.get("kind", "client"),
+        policy=policy,
+        sites=tuple(sites),
+        licences=licences,
+        users=tuple(users),
+        marks=marks,
+    )
+    return account, errors
+
+
+def _user(
+    item: MarkedDict, item_mark: Mark, fields: frozenset[str], label: str
+) -> tuple[DesiredUser, list[InputError]]:
+    errors: list[InputError] = []
+    marks = _field_marks(item)
+    values: dict[str, Any] = {}
+    for key, value in item.items():
+        if key in _UNIVERSAL_FIELDS or key in fields:
+            values[key] = value
+            continue
+        takes = ", ".join(sorted(fields | _UNIVERSAL_FIELDS - {"extension"}))
+        errors.append(
+            InputError(
+                f'field "{key}" is not used on {label} users; remove it (they take: {takes})',
+                item.key_marks[key],
+            )
+        )
+    add_ons = values.get("add_ons")
+    if add_ons is not None:
+        for a, m in zip(add_ons, add_ons.item_marks, strict=True):
+            marks[f"add_ons.{a}"] = m
+        values["add_ons"] = frozenset(add_ons)
+    return DesiredUser(mark=item_mark, marks=marks, **values), errors
+
+
+def _field_marks(node: MarkedDict) -> dict[str, Mark]:
+    return {
+        str(k): node.key_marks[k] if isinstance(v, (dict, list)) else node.value_marks[k]
+        for k, v in node.items()
+    }
+
+
+def _policy_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(raw)
+    limit = out.get("max_monthly_increase")
+    if limit is not None and not isinstance(limit, Decimal):
+        out["max_monthly_increase"] = Decimal(str(limit))
+    return out
+
+
+def _cross_file(accounts: Sequence[DesiredAccount]) -> list[InputError]:
+    """A slug is unique in the repository, an external id unique per platform (assumed:
+    two platforms may number their accounts alike)."""
+    errors: list[InputError] = []
+    slugs: dict[str, DesiredAccount] = {}
+    ids: dict[tuple[str, str], DesiredAccount] = {}
+    for account in accounts:
+        first = slugs.setdefault(account.slug, account)
+        if first is not account:
+            errors.append(
+                InputError(
+                    f'account "{account.slug}" is already defined in {first.where("account")}; '
+                    "slugs must be unique, rename one of them",
+                    account.where("account"),
+                )
+            )
+        first = ids.setdefault((account.platform, account.external_id), account)
+        if first is not account:
+            errors.append(
+                InputError(
+                    f'external_id "{account.external_id}" is already used by account '
+                    f'"{first.slug}" in {first.where("external_id")}; '
+                    "each platform account has exactly one file",
+                    account.where("external_id"),
+                )
+            )
+    return errors
