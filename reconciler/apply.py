@@ -185,16 +185,17 @@ class Applier:
         *,
         settings: ApplySettings | None = None,
         run: RunInfo | None = None,
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.monotonic,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.progress = progress
         self.settings = settings or ApplySettings()
         self.run = run or RunInfo.new()
-        self.sleep = sleep
-        self.clock = clock
+        # looked up now rather than bound at import, so a test can patch time.sleep
+        self.sleep = sleep or time.sleep
+        self.clock = clock or time.monotonic
         self.rng = rng or random.Random()
         self._commits: dict[str, str | None] = {}
 
