@@ -1,0 +1,398 @@
+"""The GitHub workflows and the composite action: actionlint is clean, the shape the docs
+promise holds, and the few lines of shell glue do what a user sees on GitHub (run here
+with stub `reconciler` and `gh` commands, the way a runner runs a step)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTION = ROOT / "action.yml"
+PATHS = ["accounts/**", "pricebook.yaml", "reconciler.yaml"]
+
+
+def load(path: Path) -> dict[Any, Any]:
+    data = yaml.safe_load(path.read_text())
+    if True in data:  # YAML 1.1 reads the key `on` as True
+        data["on"] = data.pop(True)
+    return data
+
+
+def tool(name: str) -> str:
+    """A linter binary from the test extras; missing is a failure, never a skip."""
+    beside = Path(sysconfig.get_path("scripts")) / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed: run pip install -e '.[test]'")
+    return found
+
+
+def actionlint(*files: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [tool("actionlint"), "-oneline", "-no-color", "-shellcheck", tool("shellcheck"),
+           "-pyflakes", "", *map(str, files)]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def step(doc: dict[str, Any], job: str, name: str) -> dict[str, Any]:
+    for s in doc["jobs"][job]["steps"]:
+        if s.get("name") == name:
+            return s  # type: ignore[no-any-return]
+    raise AssertionError(f"no step {name!r} in job {job!r}")
+
+
+def step_names(doc: dict[str, Any], job: str) -> list[str]:
+    return [s.get("name", s.get("uses", "")) for s in doc["jobs"][job]["steps"]]
+
+
+# --------------------------------------------------------------------------- actionlint
+
+
+def test_there_are_the_four_workflows() -> None:
+    assert sorted(p.name for p in WORKFLOWS.glob("*.y*ml")) == [
+        "apply.yml", "ci.yml", "drift.yml", "plan.yml"]
+
+
+def test_actionlint_is_clean_on_every_workflow() -> None:
+    # run from the repository root so `uses: ./` is checked against action.yml's inputs
+    result = actionlint(*sorted(WORKFLOWS.glob("*.yml")), cwd=ROOT)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_actionlint_is_clean_on_the_composite_actions_steps(tmp_path: Path) -> None:
+    # actionlint reads action.yml only for its inputs; lint its steps as a workflow whose
+    # inputs are the action's, so expressions and shell scripts are checked too.
+    action = load(ACTION)
+    inputs = {name: {"type": "string", "required": False} for name in action["inputs"]}
+    workflow = {
+        "name": "action.yml steps",
+        "on": {"workflow_call": {"inputs": inputs}},
+        "jobs": {"action": {"runs-on": "ubuntu-latest", "steps": action["runs"]["steps"]}},
+    }
+    target = tmp_path / ".github" / "workflows" / "action-steps.yml"
+    target.parent.mkdir(parents=True)
+    target.write_text(yaml.safe_dump(workflow, sort_keys=False))
+    result = actionlint(target, cwd=tmp_path)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_actionlint_does_report_mistakes(tmp_path: Path) -> None:
+    # the clean runs above mean something only if the linter really looks
+    target = tmp_path / ".github" / "workflows" / "bad.yml"
+    target.parent.mkdir(parents=True)
+    target.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                      "      - run: echo ${{ github.no_such_thing }} $UNQUOTED\n")
+    result = actionlint(target, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no_such_thing" in result.stdout
+    assert "SC2086" in result.stdout  # shellcheck is wired in
+
+
+# --------------------------------------------------------------------------- shape
+
+
+def test_plan_runs_on_pull_requests_touching_accounts_pricebook_or_config() -> None:
+    plan = load(WORKFLOWS / "plan.yml")
+    assert plan["on"] == {"pull_request": {"paths": PATHS}}
+    assert plan["permissions"] == {"contents": "read", "pull-requests": "write"}
+
+
+def test_plan_comments_once_and_fails_only_after_commenting() -> None:
+    plan = load(WORKFLOWS / "plan.yml")
+    assert step_names(plan, "plan") == [
+        "actions/checkout@v6", "Validate", "Changed accounts", "Plan", "Nothing to plan",
+        "Plan comment", "Upload plans", "Fail when the plan is blocked or failed"]
+    assert step(plan, "plan", "Validate")["with"] == {"command": "validate", "format": "github"}
+    run_plan = step(plan, "plan", "Plan")
+    assert run_plan["with"]["fail"] == "false"
+    assert run_plan["with"]["extra-args"] == "-o plans/plan.json --detailed-exitcode"
+    assert run_plan["with"]["output"] == "plans/plan.md"
+    comment = step(plan, "plan", "Plan comment")
+    assert re.fullmatch(r"marocchino/sticky-pull-request-comment@v\d+\.\d+\.\d+", comment["uses"])
+    assert comment["with"] == {"header": "reconciler-plan", "path": "plans/plan.md"}
+    assert step(plan, "plan", "Upload plans")["with"]["path"] == "plans/"
+    assert step(plan, "plan", "Fail when the plan is blocked or failed")["if"] == (
+        "steps.plan.outputs.exit-code == '1'")
+    checkout = plan["jobs"]["plan"]["steps"][0]
+    assert checkout["with"] == {"fetch-depth": 0}
+
+
+def test_apply_is_one_job_per_account_behind_an_environment_never_cancelled() -> None:
+    apply = load(WORKFLOWS / "apply.yml")
+    assert apply["on"] == {"push": {"branches": ["main"], "paths": PATHS}}
+    changed = step(apply, "changed", "Changed accounts")
+    assert changed["env"] == {"BEFORE": "${{ github.event.before }}"}
+    job = apply["jobs"]["apply"]
+    assert job["needs"] == "changed"
+    assert job["if"] == "fromJSON(needs.changed.outputs.matrix).include[0] != null"
+    assert job["environment"] == "production"
+    assert job["concurrency"] == {"group": "reconciler-apply-${{ matrix.account }}",
+                                  "cancel-in-progress": False}
+    assert job["strategy"] == {"fail-fast": False,
+                               "matrix": "${{ fromJSON(needs.changed.outputs.matrix) }}"}
+    assert step(apply, "apply", "Apply")["with"] == {
+        "command": "apply", "paths": "${{ matrix.file }}", "extra-args": "--auto-approve",
+        "summary": "true"}
+
+
+def test_drift_runs_nightly_and_by_hand_and_may_write_issues() -> None:
+    drift = load(WORKFLOWS / "drift.yml")
+    assert set(drift["on"]) == {"schedule", "workflow_dispatch"}
+    assert re.fullmatch(r"\d+ \d+ \* \* \*", drift["on"]["schedule"][0]["cron"])
+    assert drift["permissions"] == {"contents": "read", "issues": "write"}
+
+
+def test_ci_runs_the_projects_ci_script() -> None:
+    ci = load(WORKFLOWS / "ci.yml")
+    assert step(ci, "test", "Tests")["run"] == "bash .ci/run"
+
+
+def all_steps() -> list[tuple[str, dict[str, Any]]]:
+    found = [(f"action.yml step {s.get('name')}", s) for s in load(ACTION)["runs"]["steps"]]
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for job_name, job in load(path)["jobs"].items():
+            found += [(f"{path.name} {job_name} {s.get('name', s.get('uses'))}", s)
+                      for s in job["steps"]]
+    return found
+
+
+def test_no_expression_is_pasted_into_a_shell_script() -> None:
+    # ${{ }} inside run: is a script injection hole (a branch or file name runs as code);
+    # every value reaches the scripts through env: instead
+    offenders = [where for where, s in all_steps() if "${{" in s.get("run", "")]
+    assert offenders == []
+
+
+def test_every_third_party_action_is_pinned_to_a_version_tag() -> None:
+    unpinned = [s["uses"] for _, s in all_steps()
+                if "uses" in s and not s["uses"].startswith("./")
+                and not re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+(\.\d+){0,2}", s["uses"])]
+    assert unpinned == []
+
+
+def test_pre_commit_hook_validates_account_files() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    hook = {h["id"]: h for h in hooks}["reconciler-validate"]
+    assert (hook["entry"], hook["language"], hook["pass_filenames"]) == (
+        "reconciler validate", "python", True)
+    pattern = re.compile(hook["files"])
+    matched = [f for f in ("accounts/a.yaml", "accounts/b.yml", "pricebook.yaml",
+                           "docs/accounts/a.yaml", "accounts/notes.md") if pattern.search(f)]
+    assert matched == ["accounts/a.yaml", "accounts/b.yml"]
+
+
+# --------------------------------------------------------------------------- shell glue
+
+
+STUB = """#!{python}
+import json, os, sys
+log = os.environ["STUB_LOG"]
+with open(log, "a") as fh:
+    fh.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
+spec = json.load(open(os.environ["STUB_SPEC"]))
+for key in (" ".join(sys.argv[1:3]), sys.argv[1] if len(sys.argv) > 1 else ""):
+    if key in spec.get(os.path.basename(sys.argv[0]), {{}}):
+        out, err, code = spec[os.path.basename(sys.argv[0])][key]
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        sys.exit(code)
+"""
+
+
+class Runner:
+    """Runs a step's script as a GitHub runner does (bash -eo pipefail), with stub
+    commands on PATH answering from ``spec``: {command: {"arg1 arg2" or "arg1":
+    [stdout, stderr, exit]}}."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.dir = tmp_path
+        self.bin = tmp_path / "bin"
+        self.bin.mkdir()
+        self.log = tmp_path / "calls.jsonl"
+        self.output = tmp_path / "github_output"
+        self.summary = tmp_path / "step_summary"
+        self.spec: dict[str, dict[str, list[Any]]] = {}
+        for name in ("reconciler", "gh"):
+            stub = self.bin / name
+            stub.write_text(STUB.format(python=sys.executable))
+            stub.chmod(0o755)
+
+    def run(self, script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        (self.dir / "spec.json").write_text(json.dumps(self.spec))
+        (self.dir / "step.sh").write_text(script)
+        full = {"PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
+                "STUB_LOG": str(self.log), "STUB_SPEC": str(self.dir / "spec.json"),
+                "GITHUB_OUTPUT": str(self.output), "GITHUB_STEP_SUMMARY": str(self.summary),
+                "RUNNER_TEMP": str(self.dir / "runner-temp"), **env}
+        return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail",
+                               str(self.dir / "step.sh")], cwd=self.dir, env=full,
+                              capture_output=True, text=True, check=False)
+
+    def calls(self, command: str) -> list[list[str]]:
+        if not self.log.exists():
+            return []
+        rows = [json.loads(line) for line in self.log.read_text().splitlines()]
+        return [row[1:] for row in rows if row[0] == command]
+
+    def outputs(self) -> dict[str, str]:
+        return dict(line.split("=", 1) for line in self.output.read_text().splitlines())
+
+
+def action_env(**inputs: str) -> dict[str, str]:
+    defaults = {"COMMAND": "", "PATHS": "", "ACCOUNT": "", "FORMAT": "", "EXTRA_ARGS": "",
+                "OUTPUT": "", "SUMMARY": "false", "FAIL": "true"}
+    return {**defaults, **inputs}
+
+
+ACTION_SCRIPT = next(s for s in load(ACTION)["runs"]["steps"] if s.get("id") == "run")["run"]
+
+
+def test_action_apply_waiting_is_a_warning_with_the_pending_list_in_the_summary(
+    tmp_path: Path,
+) -> None:
+    r = Runner(tmp_path)
+    pending = "vertical-demo: waiting\n  order 7: submitted, not approved yet\n"
+    r.spec = {"reconciler": {"apply": [pending, "", 3]}}
+    result = r.run(ACTION_SCRIPT, action_env(COMMAND="apply", PATHS="accounts/vertical-demo.yaml",
+                                             EXTRA_ARGS="--auto-approve"))
+    assert result.returncode == 0
+    assert r.calls("reconciler") == [["apply", "--auto-approve", "accounts/vertical-demo.yaml"]]
+    assert ("::warning::reconciler apply: waiting on an approval or a manual step (exit 3); "
+            "the pending steps are in the job summary") in result.stdout.splitlines()
+    assert r.summary.read_text() == f"### reconciler apply\n\n```\n{pending}```\n"
+    assert r.outputs()["exit-code"] == "3"
+
+
+def test_action_apply_error_fails_the_step(tmp_path: Path) -> None:
+    r = Runner(tmp_path)
+    r.spec = {"reconciler": {"apply": ["", "error: plan is stale\n", 1]}}
+    result = r.run(ACTION_SCRIPT, action_env(COMMAND="apply", EXTRA_ARGS="--auto-approve"))
+    assert result.returncode == 1
+    assert "error: plan is stale" in result.stderr
+    assert r.outputs()["exit-code"] == "1"
+
+
+def test_action_blocked_plan_with_fail_false_succeeds_and_reports_exit_1(tmp_path: Path) -> None:
+    r = Runner(tmp_path)
+    md = "## Plan\n\n| account | steps |\n|---|---|\n| northwind | 3 (blocked) |\n"
+    r.spec = {"reconciler": {"plan": [md, "", 1]}}
+    out = tmp_path / "plans" / "plan.md"
+    result = r.run(ACTION_SCRIPT, action_env(
+        COMMAND="plan", PATHS="accounts/a.yaml accounts/b.yaml", FORMAT="markdown",
+        EXTRA_ARGS="-o plans/plan.json --detailed-exitcode", OUTPUT=str(out),
+        SUMMARY="true", FAIL="false"))
+    assert result.returncode == 0
+    assert r.calls("reconciler") == [["plan", "--format", "markdown", "-o", "plans/plan.json",
+                                      "--detailed-exitcode", "accounts/a.yaml",
+                                      "accounts/b.yaml"]]
+    assert out.read_text() == md
+    assert r.summary.read_text() == md  # markdown goes to the summary as it is
+    assert r.outputs() == {"exit-code": "1", "output-file": str(out)}
+
+
+def test_action_error_before_any_output_still_explains_itself(tmp_path: Path) -> None:
+    r = Runner(tmp_path)
+    r.spec = {"reconciler": {"plan": ["", "accounts/a.yaml:3:10: unknown platform 'mitle'\n", 1]}}
+    out = tmp_path / "plan.md"
+    r.run(ACTION_SCRIPT, action_env(COMMAND="plan", FORMAT="markdown", OUTPUT=str(out),
+                                    FAIL="false"))
+    assert out.read_text() == ("**reconciler plan failed** (exit 1):\n\n```\n"
+                               "accounts/a.yaml:3:10: unknown platform 'mitle'\n```\n")
+
+
+def test_action_changes_and_drift_are_notices_not_failures(tmp_path: Path) -> None:
+    r = Runner(tmp_path)
+    r.spec = {"reconciler": {"plan": ["2 steps\n", "", 2], "drift": ["drifted\n", "", 2]}}
+    plan = r.run(ACTION_SCRIPT, action_env(COMMAND="plan", EXTRA_ARGS="--detailed-exitcode"))
+    drift = r.run(ACTION_SCRIPT, action_env(COMMAND="drift", ACCOUNT="northwind"))
+    assert (plan.returncode, drift.returncode) == (0, 0)
+    assert "::notice::reconciler plan: changes found (exit 2)" in plan.stdout
+    assert "::notice::reconciler drift: drift found (exit 2)" in drift.stdout
+    assert r.calls("reconciler")[1] == ["drift", "--account", "northwind"]
+
+
+def test_action_output_cannot_inject_workflow_commands(tmp_path: Path) -> None:
+    r = Runner(tmp_path)
+    r.spec = {"reconciler": {"plan": ["user ::add-mask::x\n::error::forged\n", "", 0],
+                             "validate": ["::error file=accounts/a.yaml,line=3::bad\n", "", 1]}}
+    plan = r.run(ACTION_SCRIPT, action_env(COMMAND="plan"))
+    lines = plan.stdout.splitlines()
+    token = lines[0].removeprefix("::stop-commands::")
+    assert lines[0].startswith("::stop-commands::") and token
+    assert lines[1:] == ["user ::add-mask::x", "::error::forged", f"::{token}::"]
+    # validate --format github: annotations are the point, printed as they are
+    validate = r.run(ACTION_SCRIPT, action_env(COMMAND="validate", FORMAT="github"))
+    assert validate.stdout.splitlines()[0] == "::error file=accounts/a.yaml,line=3::bad"
+    assert validate.returncode == 1
+
+
+def test_action_refuses_an_unknown_command(tmp_path: Path) -> None:
+    r = Runner(tmp_path)
+    result = r.run(ACTION_SCRIPT, action_env(COMMAND="destroy"))
+    assert result.returncode == 1
+    assert result.stdout == ("::error::command must be validate, plan, apply or drift, "
+                             "not 'destroy'\n")
+    assert r.calls("reconciler") == []
+
+
+DRIFT_SCRIPT = step(load(WORKFLOWS / "drift.yml"), "drift", "Drift issues")["run"]
+
+
+def test_drift_opens_updates_and_closes_one_issue_per_account(tmp_path: Path) -> None:
+    r = Runner(tmp_path)
+    accounts = "".join(f"{a}  accounts/{a}.yaml  all accounts\n"
+                       for a in ("alpha", "bravo", "charlie", "delta", "echo"))
+    r.spec = {
+        "reconciler": {
+            "changed --all": [accounts, "", 0],
+            "drift accounts/alpha.yaml": ["alpha drifted\n", "", 2],
+            "drift accounts/bravo.yaml": ["bravo drifted\n", "", 2],
+            "drift accounts/charlie.yaml": ["no drift\n", "", 0],
+            "drift accounts/delta.yaml": ["no drift\n", "", 0],
+            "drift accounts/echo.yaml": ["", "error: platform unreachable\n", 1],
+        },
+        "gh": {
+            "label create": ["", "", 0],
+            # open drift issues, as `gh ... --jq` prints them: bravo's and charlie's
+            "issue list": ["7\tDrift: bravo\n9\tDrift: charlie\n12\tDrift: alpha-two\n", "", 0],
+            "issue create": ["https://github.com/o/r/issues/13\n", "", 0],
+            "issue edit": ["", "", 0],
+            "issue close": ["", "", 0],
+        },
+    }
+    result = r.run(DRIFT_SCRIPT, {"RUN_URL": "https://github.com/o/r/actions/runs/5"})
+    assert result.returncode == 1  # echo's error fails the job, after every other account
+    assert "::error::reconciler drift accounts/echo.yaml exited 1" in result.stdout
+    assert r.calls("gh")[2:] == [
+        ["issue", "create", "--title", "Drift: alpha", "--label", "drift",
+         "--body-file", "drift/alpha.md"],
+        ["issue", "edit", "7", "--body-file", "drift/bravo.md"],
+        ["issue", "close", "9", "--comment",
+         "No drift any more (checked by https://github.com/o/r/actions/runs/5)."],
+    ]
+    assert r.calls("gh")[0][:3] == ["label", "create", "drift"]
+    assert (tmp_path / "drift" / "alpha.md").read_text() == (
+        "alpha drifted\n\n\n_Found by https://github.com/o/r/actions/runs/5_\n")
+    assert r.summary.read_text().startswith("### Drift: alpha\n\nalpha drifted\n")
+
+
+def test_drift_without_drift_or_issues_touches_nothing(tmp_path: Path) -> None:
+    r = Runner(tmp_path)
+    r.spec = {"reconciler": {"changed --all": ["alpha  accounts/alpha.yaml  all accounts\n",
+                                               "", 0],
+                             "drift accounts/alpha.yaml": ["no drift\n", "", 0]},
+              "gh": {"label create": ["", "", 0], "issue list": ["", "", 0]}}
+    result = r.run(DRIFT_SCRIPT, {"RUN_URL": "u"})
+    assert result.returncode == 0
+    assert [c[:2] for c in r.calls("gh")] == [["label", "create"], ["issue", "list"]]
