@@ -1,0 +1,215 @@
+"""The sandbox: one SQLite file simulating all three platforms (PRODUCT.md §6).
+
+:class:`Sandbox` is the operator's handle (reads, writes through the platform rules, the
+clock, approvals, seeding, the bill); :class:`reconciler.sandbox.provider.SandboxProvider`
+wraps it as the :class:`~reconciler.provider.Provider` of one platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from reconciler.catalog import Catalog
+from reconciler.config import Config
+from reconciler.errors import ConfigError, PlatformError, ReconcilerError
+from reconciler.model import PLATFORMS, ActualAccount, Site
+from reconciler.plan import Step
+from reconciler.provider import StepOutcome
+from reconciler.sandbox import billing, call2teams, db, demo, ipecs, mitel, state
+from reconciler.sandbox.common import APPROVAL_MODES, Ctx, Settings
+from reconciler.sandbox.faults import FaultInjector
+
+PLATFORM_MODULES: dict[str, ModuleType] = {
+    mitel.PLATFORM: mitel,
+    ipecs.PLATFORM: ipecs,
+    call2teams.PLATFORM: call2teams,
+}
+
+
+def sandbox_path(config: Config) -> Path:
+    path = Path(config.sandbox_path)
+    return path if path.is_absolute() else Path(config.root) / path
+
+
+def load_catalogs(config: Config) -> Mapping[str, Catalog]:
+    """The platforms' catalogs at the partner's prices (the price book) when it exists."""
+    try:
+        from reconciler import pricebook  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        pricebook = None
+    if pricebook is not None and hasattr(pricebook, "load_catalogs"):
+        catalogs: Mapping[str, Catalog] = pricebook.load_catalogs(config)
+        return catalogs
+    from reconciler.platforms import PLATFORMS as REGISTRY
+
+    return {name: p.catalog for name, p in REGISTRY.items()}
+
+
+class Sandbox:
+    """The sandbox file at ``path``: created with its directory and seeded with the demo
+    live state on first use (``demo=False``: an empty sandbox)."""
+
+    def __init__(
+        self,
+        path: Path,
+        config: Config | None = None,
+        *,
+        demo_state: bool = True,
+        faults: FaultInjector | None = None,
+        catalogs: Mapping[str, Catalog] | None = None,
+    ) -> None:
+        self.config = config or Config()
+        self.path = Path(path)
+        self.faults = faults if faults is not None else FaultInjector.from_env()
+        self.catalogs = catalogs if catalogs is not None else load_catalogs(self.config)
+        self._settings = _settings(self.config)
+        self.db = db.SandboxDB(self.path)
+        if self.db.ensure_schema() and demo_state:
+            with self.db.write() as c:
+                demo.seed(c)
+
+    @classmethod
+    def open(cls, config: Config | None = None, **kwargs: Any) -> Sandbox:
+        config = config or Config()
+        return cls(sandbox_path(config), config, **kwargs)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------ platform interface
+
+    def read_account(self, platform: str, external_id: str) -> ActualAccount:
+        self.faults.before(f"read of {external_id}")
+        with self.db.read() as c:
+            acc = self._account(c, platform, external_id)
+            return state.read_account(c, acc, self.catalogs[platform], db.today(c))
+
+    def list_accounts(self, platform: str | None = None) -> list[str]:
+        with self.db.read() as c:
+            return [a.external_id for a in state.all_accounts(c, platform)]
+
+    def perform(
+        self, platform: str, external_id: str, step: Step, idempotency_key: str
+    ) -> StepOutcome:
+        """Do one step under the platform's rules, once per idempotency key."""
+        if step.action == "manual":
+            # apply never performs a manual step; if asked, nothing is done (a person acts)
+            return StepOutcome(status="manual", detail=str(step.params.get("request", "")))
+        if not isinstance(idempotency_key, str) or not idempotency_key:
+            raise PlatformError("an idempotency key is required for every write")
+        handler = PLATFORM_MODULES[platform].HANDLERS.get(step.action)
+        if handler is None:
+            raise PlatformError(f"{platform} has no operation {step.action!r}")
+        self.faults.before(f"{step.action} on {external_id}")
+        with self.db.write() as c:
+            acc = self._account(c, platform, external_id)
+            first = db.recorded_outcome(c, idempotency_key)
+            if first is not None:
+                if first["_account_id"] != acc.id or first["_action"] != step.action:
+                    raise PlatformError(
+                        f"idempotency key {idempotency_key} was already used for another request"
+                    )
+                return StepOutcome(first["status"], first["detail"], first["order_id"])
+            ctx = Ctx(c, acc, self.catalogs[platform], db.today(c), idempotency_key,
+                      self._settings)
+            outcome = handler(ctx, step)
+            db.record_outcome(c, idempotency_key, acc.id, step.action, {
+                "status": outcome.status, "detail": outcome.detail,
+                "order_id": outcome.order_id,
+            })
+        self.faults.after_commit()
+        return outcome
+
+    def _account(self, c: Any, platform: str, external_id: str) -> state.AccountRow:
+        if platform not in PLATFORM_MODULES:
+            raise ReconcilerError(f"unknown platform {platform!r}")
+        return state.find_account(c, platform, external_id,
+                                  PLATFORM_MODULES[platform].ACCOUNT_NOT_FOUND)
+
+    # ------------------------------------------------------------------- the operator
+
+    def today(self) -> date:
+        with self.db.read() as c:
+            return db.today(c)
+
+    def advance_clock(self, days: int) -> date:
+        if days < 0:
+            raise ReconcilerError("the sandbox clock only moves forward")
+        with self.db.write() as c:
+            return db.advance_clock(c, days)
+
+    def approve(self, order_no: int) -> str:
+        return self._decide(order_no, approve=True)
+
+    def reject(self, order_no: int) -> str:
+        return self._decide(order_no, approve=False)
+
+    def _decide(self, order_no: int, *, approve: bool) -> str:
+        with self.db.write() as c:
+            return ipecs.decide(c, order_no, approve, db.today(c).isoformat())
+
+    def add_account(
+        self, platform: str, external_id: str, name: str | None = None, kind: str = "client",
+        sites: Iterable[Site] = (),
+    ) -> None:
+        if platform not in PLATFORMS:
+            raise ReconcilerError(f"unknown platform {platform!r} (known: {', '.join(PLATFORMS)})")
+        if kind not in ("client", "internal"):
+            raise ReconcilerError(f"kind must be client or internal, not {kind!r}")
+        with self.db.write() as c:
+            state.create_account(c, platform, external_id, name or external_id, kind,
+                                 tuple(sites))
+
+    def load_state(self, accounts: Iterable[ActualAccount]) -> None:
+        """Seed accounts as they are (no platform rule checked), in one transaction."""
+        with self.db.write() as c:
+            for account in accounts:
+                state.put_account(c, account)
+
+    def reset(self, *, demo_state: bool = True) -> None:
+        """Everything back to the demo live state (or empty) and the clock to its start."""
+        with self.db.write() as c:
+            db.wipe(c)
+            if demo_state:
+                demo.seed(c)
+
+    def billed_monthly(self, platform: str, external_id: str) -> Decimal:
+        with self.db.read() as c:
+            acc = self._account(c, platform, external_id)
+            return billing.billed_monthly(c, acc, self.catalogs[platform], db.today(c))
+
+    def charges(self, platform: str, external_id: str) -> list[dict[str, Any]]:
+        """One-time charges the platform billed the account, oldest first."""
+        with self.db.read() as c:
+            acc = self._account(c, platform, external_id)
+            return billing.charges(c, acc)
+
+    def snapshot(self, only: str | None = None) -> dict[str, Any]:
+        """Everything, as plain JSON data (``sandbox show --format json``)."""
+        from reconciler.sandbox.show import snapshot
+
+        return snapshot(self, only)
+
+
+def _settings(config: Config) -> Settings:
+    opts = config.provider("ipecs-cloud").options
+    approval = str(opts.get("approval", "immediate"))
+    if approval not in APPROVAL_MODES:
+        raise ConfigError(
+            f"providers.ipecs-cloud.approval must be one of {', '.join(APPROVAL_MODES)}, "
+            f"not {approval!r}",
+            file=config.source,
+        )
+    delay = opts.get("approval_delay_days", 1 if approval == "delayed" else 0)
+    if not isinstance(delay, int) or isinstance(delay, bool) or delay < 0:
+        raise ConfigError(
+            f"providers.ipecs-cloud.approval_delay_days must be a whole number of days, "
+            f"not {delay!r}",
+            file=config.source,
+        )
+    return Settings(mitel_role=config.mitel_role(), approval=approval, approval_delay_days=delay)
