@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
+from reconciler.accounts import discover
 from reconciler.errors import InputError, ReconcilerError
 from reconciler.yamlload import loads_yaml
 
@@ -49,18 +50,18 @@ def changed_accounts(
     paths: Sequence[str] = ("accounts",),
     *,
     shared_files: Sequence[str] = (),
-    cwd: str | os.PathLike[str] = ".",
 ) -> list[ChangedAccount]:
     """The accounts whose files under ``paths`` changed since ``base`` (see the module doc).
 
     ``shared_files`` (the configuration, the price book) touch every account when changed.
-    Sorted by file. Raises :class:`GitError` for an unknown ``base`` or outside a repository.
+    Paths are relative to the current directory, as for every command. Sorted by file.
+    Raises :class:`GitError` for an unknown ``base`` or outside a repository.
     """
-    here = Path(cwd).resolve()
+    here = Path.cwd().resolve()
     top = Path(_git(["rev-parse", "--show-toplevel"], here).strip())
     roots = [_absolute(here, p) for p in paths]
     if base == NULL_SHA:
-        return all_accounts(paths, cwd=here, reason="added (no earlier commit)")
+        return all_accounts(paths, reason="added (no earlier commit)")
     since = _merge_base(_resolve(base, top), top)
 
     shared = {_absolute(here, f): f for f in shared_files}
@@ -84,7 +85,7 @@ def changed_accounts(
             found[path] = ChangedAccount(_slug(_read(path), shown), shown, reason)
     if shared_reasons:
         everyone = "; ".join(sorted(set(shared_reasons)))
-        for path in _account_files(roots):
+        for path in [_absolute(here, f) for f in discover(paths)]:
             if path not in found:
                 found[path] = ChangedAccount(_slug(_read(path), _relative(path, here)),
                                              _relative(path, here), everyone)
@@ -92,15 +93,12 @@ def changed_accounts(
 
 
 def all_accounts(
-    paths: Sequence[str] = ("accounts",),
-    *,
-    cwd: str | os.PathLike[str] = ".",
-    reason: str = "all accounts",
+    paths: Sequence[str] = ("accounts",), *, reason: str = "all accounts"
 ) -> list[ChangedAccount]:
     """Every account file under ``paths`` (no git needed): the list a job over all
     accounts (drift) runs on."""
-    here = Path(cwd).resolve()
-    files = _account_files([_absolute(here, p) for p in paths])
+    here = Path.cwd().resolve()
+    files = [_absolute(here, f) for f in discover(paths)]
     return [
         ChangedAccount(_slug(_read(f), _relative(f, here)), _relative(f, here), reason)
         for f in files
@@ -187,19 +185,11 @@ def _relative(path: Path, here: Path) -> str:
 
 
 def _is_account_file(path: Path, roots: Sequence[Path]) -> bool:
-    if not path.name.lower().endswith(ACCOUNT_SUFFIXES) or path.name.startswith("."):
+    """As :func:`reconciler.accounts.discover` finds them: a .yaml/.yml file named as a
+    path, or directly inside a directory named as a path (not in its subdirectories)."""
+    if not path.name.lower().endswith(ACCOUNT_SUFFIXES):
         return False
-    return any(path == root or root in path.parents for root in roots)
-
-
-def _account_files(roots: Sequence[Path]) -> list[Path]:
-    files: set[Path] = set()
-    for root in roots:
-        if root.is_file():
-            files.add(root)
-        elif root.is_dir():
-            files.update(p for p in root.rglob("*") if p.is_file() and _is_account_file(p, [root]))
-    return sorted(files)
+    return any(path == root or path.parent == root for root in roots)
 
 
 def _read(path: Path) -> bytes:

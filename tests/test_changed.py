@@ -243,3 +243,24 @@ def test_cli_needs_base_or_all(repo: Repo) -> None:
     code, _, err = run()
     assert code == 1
     assert "give either --base REF or --all" in err
+
+
+def test_cli_price_book_named_in_the_configuration_touches_every_account(repo: Repo) -> None:
+    repo.write("reconciler.yaml", "pricebook: prices/partner.yaml\n")
+    repo.write("prices/partner.yaml", "currency: USD\n")
+    repo.commit()
+    repo.write("prices/partner.yaml", "currency: EUR\n")
+    repo.commit()
+    code, out, _ = run("--base", "main~1")
+    assert code == 0
+    assert out.splitlines() == [
+        "alpha    accounts/alpha.yaml         prices/partner.yaml changed",
+        "bravo    accounts/bravo.yaml         prices/partner.yaml changed",
+        "charlie  accounts/charlie-file.yaml  prices/partner.yaml changed",
+    ]
+
+
+def test_files_in_subfolders_are_not_accounts_as_for_every_other_command(repo: Repo) -> None:
+    repo.write("accounts/archive/old.yaml", account("old"))
+    repo.commit()
+    assert rows() == []

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
 from reconciler.changed import ChangedAccount, all_accounts, changed_accounts, matrix
 from reconciler.cli.options import config_option, format_option, paths_argument
-from reconciler.config import DEFAULT_PRICEBOOK
-from reconciler.errors import ExitCode
+from reconciler.config import DEFAULT_PRICEBOOK, load_config
+from reconciler.errors import ExitCode, ReconcilerError
 
 
 @click.command()
@@ -48,7 +49,7 @@ def changed(
     if base is None:
         found = all_accounts(roots)
     else:
-        found = changed_accounts(base, roots, shared_files=(config_path, DEFAULT_PRICEBOOK))
+        found = changed_accounts(base, roots, shared_files=(config_path, _pricebook(config_path)))
     if fmt == "json":
         click.echo(json.dumps(matrix(found), separators=(",", ":")))
     elif fmt == "files":
@@ -60,6 +61,18 @@ def changed(
     if not found and base is not None:
         click.echo(f"no account changed since {base}", err=True)
     return ExitCode.OK
+
+
+def _pricebook(config_path: str) -> str:
+    try:
+        named = load_config(config_path).pricebook_path
+    except ReconcilerError:
+        # a broken configuration: if it changed, every account is listed anyway and the
+        # plan that follows reports what is wrong with it
+        named = None
+    if named is None:  # the default: next to the configuration file
+        return os.path.join(os.path.dirname(config_path), DEFAULT_PRICEBOOK)
+    return str(named)
 
 
 def _print_table(found: list[ChangedAccount]) -> None:
