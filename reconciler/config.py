@@ -49,3 +49,54 @@ class Config:
         if "role_env" in opts and os.environ.get(str(opts["role_env"])):
             return os.environ[str(opts["role_env"])]
         return str(opts.get("role", "decision-maker"))
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """reconciler.yaml -> Config, checked against ``schemas/config.schema.json``.
+
+    ``path`` None (or the default name) and no such file: every default. A file named
+    explicitly must exist. Relative paths inside the file are relative to the file's
+    directory (absolute in the result unless that is the current directory). Raises
+    :class:`~reconciler.errors.ValidationFailed` listing every error at ``file:line:col``.
+    """
+    from decimal import Decimal
+
+    from reconciler.errors import ConfigError, ValidationFailed
+    from reconciler.schema import load_document
+
+    name = os.fspath(path) if path is not None else DEFAULT_CONFIG
+    file = Path(name)
+    if not file.exists():
+        if path is None or name == DEFAULT_CONFIG:
+            return Config()
+        raise ValidationFailed([ConfigError("configuration file not found", file=name)])
+    doc = load_document(file, "config", display_name=name)
+    base = file.parent
+
+    def resolve(value: str) -> Path:
+        p = Path(value)
+        if p.is_absolute() or base == Path("."):
+            return p
+        return base.resolve() / p
+
+    policy: dict[str, Any] = dict(doc.get("policy") or {})
+    if policy.get("max_monthly_increase") is not None:
+        policy["max_monthly_increase"] = Decimal(str(policy["max_monthly_increase"]))
+    providers = {
+        platform: ProviderConfig(
+            kind=str(options.get("kind", "sandbox")),
+            options={k: v for k, v in options.items() if k != "kind"},
+        )
+        for platform, options in (doc.get("providers") or {}).items()
+    }
+    sandbox = doc.get("sandbox") or {}
+    state = doc.get("state") or {}
+    return Config(
+        root=base,
+        sandbox_path=resolve(sandbox.get("path", DEFAULT_SANDBOX)),
+        state_path=resolve(state.get("path", DEFAULT_STATE)),
+        pricebook_path=resolve(doc["pricebook"]) if "pricebook" in doc else None,
+        providers=providers,
+        policy=policy,
+        source=name,
+    )
