@@ -4,7 +4,9 @@ users and an account without changes: the input of the golden-file tests of the 
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal as D
+from pathlib import Path
 
 from reconciler.plan import AccountPlan, Cost, Plan, Step, Verdict
 
@@ -139,3 +141,18 @@ def quiet() -> AccountPlan:
 
 def sample_plan() -> Plan:
     return Plan(accounts=(mitel(), ipecs(), contoso(), partner(), quiet()), created_at=CREATED_AT)
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def check_golden(name: str, text: str) -> None:
+    """Compare ``text`` with tests/golden/<name>; ``UPDATE_GOLDEN=1`` rewrites the file."""
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"no golden file {path}; run the tests with UPDATE_GOLDEN=1"
+    expected = path.read_text(encoding="utf-8")
+    assert text == expected, f"{name} differs from its golden file (UPDATE_GOLDEN=1 rewrites it)"

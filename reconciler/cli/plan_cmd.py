@@ -1,7 +1,195 @@
-"""PLACEHOLDER: commands being written."""
+"""``plan``, ``show`` and ``drift``: make a plan (or read a saved one) and print it.
+
+Plans and reports go to stdout, everything else (where a plan was saved) to stderr. Exit
+codes: a blocking verdict exits 1 *after* the plan is printed, so a reviewer sees why.
+"""
 
 from __future__ import annotations
 
+import io
+import os
+from collections.abc import Sequence
+
 import click
 
-COMMANDS: list[click.Command] = []
+from reconciler.cli.options import account_option, config_option, format_option, paths_argument
+from reconciler.errors import ExitCode
+from reconciler.plan import Plan
+from reconciler.planio import load_plan, save_plan
+from reconciler.render import DRIFT_FORMATS, FORMATS, render, render_drift
+
+DEFAULT_PATHS = ("accounts",)
+
+mask_option = click.option(
+    "--mask-emails",
+    is_flag=True,
+    help="Show e-mail addresses as j***@example.com (for public PR comments).",
+)
+color_option = click.option(
+    "--color/--no-color",
+    "color",
+    default=None,
+    help="Colour the text format (default: only when stdout is a terminal and NO_COLOR is unset).",
+)
+
+
+def build_plan(
+    paths: Sequence[str],
+    config_path: str,
+    *,
+    allow_downgrade: bool = False,
+    force: bool = False,
+    account: str | None = None,
+) -> Plan:
+    """Read the files and the platforms and make the plan (the one core call of ``plan``)."""
+    from reconciler.config import load_config
+    from reconciler.planner import PlanOptions, make_plan
+
+    config = load_config(config_path)
+    options = PlanOptions(allow_downgrade=allow_downgrade, force=force)
+    plan: Plan = make_plan(list(paths) or list(DEFAULT_PATHS), config, options, account=account)
+    return plan
+
+
+def _use_color(color: bool | None) -> bool:
+    if color is not None:
+        return color
+    return click.get_text_stream("stdout").isatty() and "NO_COLOR" not in os.environ
+
+
+def _print_plan(plan: Plan, fmt: str, color: bool | None, mask_emails: bool) -> None:
+    use_color = _use_color(color) and fmt == "text"
+    out = io.StringIO()
+    render(plan, fmt, out, color=use_color, mask_emails=mask_emails)
+    click.echo(out.getvalue(), nl=False, color=use_color)
+
+
+def plan_exit_code(plan: Plan, *, detailed: bool = False) -> ExitCode:
+    """1 when any verdict blocks; with ``detailed``, 2 when there are changes, else 0."""
+    if plan.is_blocked:
+        return ExitCode.ERROR
+    if detailed and plan.has_changes:
+        return ExitCode.CHANGES
+    return ExitCode.OK
+
+
+@click.command("plan")
+@paths_argument
+@config_option
+@format_option(*FORMATS)
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Also save the plan as JSON (whatever --format prints) for show and apply.",
+)
+@account_option
+@click.option("--allow-downgrade", is_flag=True, help="Allow downgrades in every account.")
+@click.option("--force", is_flag=True, help="Allow deleting, replacing or downgrading over 30%.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there are no changes, 2 when there are (1 stays error or blocked).",
+)
+@mask_option
+@color_option
+def plan_command(
+    paths: tuple[str, ...],
+    config_path: str,
+    fmt: str,
+    out: str | None,
+    account: str | None,
+    allow_downgrade: bool,
+    force: bool,
+    detailed_exitcode: bool,
+    mask_emails: bool,
+    color: bool | None,
+) -> ExitCode:
+    """Read the accounts' live state, diff it against the files and print the change plan.
+
+    PATHS are account files or directories (default: accounts/). Exits 1 when a policy
+    verdict blocks the plan; the plan is printed first, verdicts at the top.
+
+    \b
+    Examples:
+      reconciler plan
+      reconciler plan accounts/vertical-demo.yaml --allow-downgrade
+      reconciler plan --format markdown --mask-emails -o plans/plan.json > plans/plan.md
+      reconciler plan --account northwind --detailed-exitcode
+    """
+    plan = build_plan(
+        paths, config_path, allow_downgrade=allow_downgrade, force=force, account=account
+    )
+    if out:
+        save_plan(plan, out)
+    _print_plan(plan, fmt, color, mask_emails)
+    if out:
+        click.echo(f"saved the plan to {out}", err=True)
+    return plan_exit_code(plan, detailed=detailed_exitcode)
+
+
+@click.command("show")
+@click.argument("planfile", type=click.Path(path_type=str))
+@format_option(*FORMATS)
+@account_option
+@mask_option
+@color_option
+def show_command(
+    planfile: str, fmt: str, account: str | None, mask_emails: bool, color: bool | None
+) -> ExitCode:
+    """Print a saved plan (from plan -o) in any format; no platform is read.
+
+    Exits 1 when the plan is blocked, like plan.
+
+    \b
+    Examples:
+      reconciler show plans/plan.json
+      reconciler show plans/plan.json --format html > plans/plan.html
+      reconciler show plans/plan.json --format markdown --mask-emails
+    """
+    plan = load_plan(planfile)
+    if account is not None:
+        plan = plan.only(account)
+    _print_plan(plan, fmt, color, mask_emails)
+    return plan_exit_code(plan)
+
+
+@click.command("drift")
+@paths_argument
+@config_option
+@format_option(*DRIFT_FORMATS)
+@account_option
+@mask_option
+@color_option
+def drift_command(
+    paths: tuple[str, ...],
+    config_path: str,
+    fmt: str,
+    account: str | None,
+    mask_emails: bool,
+    color: bool | None,
+) -> ExitCode:
+    """Report what differs on the platforms from what the files say.
+
+    The files on the default branch were applied when merged, so any difference now was
+    made on a platform (a swap in the portal, an expired trial, a user added by hand).
+    Exits 2 when there is drift, 0 when there is none, 1 on an error.
+
+    \b
+    Examples:
+      reconciler drift
+      reconciler drift --account contoso
+      reconciler drift --format markdown > drift.md
+    """
+    # every difference counts, whatever the policies would allow a plan to do about it
+    plan = build_plan(paths, config_path, allow_downgrade=True, force=True, account=account)
+    use_color = _use_color(color) and fmt == "text"
+    out = io.StringIO()
+    drifted = render_drift(plan, fmt, out, color=use_color, mask_emails=mask_emails)
+    click.echo(out.getvalue(), nl=False, color=use_color)
+    return ExitCode.CHANGES if drifted else ExitCode.OK
+
+
+COMMANDS: list[click.Command] = [plan_command, show_command, drift_command]

@@ -12,14 +12,24 @@ from typing import IO
 
 from reconciler.plan import Plan
 from reconciler.planio import dump_plan, plan_to_json
+from reconciler.render.drift import drift_view, has_drift
 from reconciler.render.env import environment, paint, render_template
 from reconciler.render.escape import mask_email, md, walk_strings
-from reconciler.render.markdown import render_markdown
+from reconciler.render.markdown import fit_drift, render_markdown
 from reconciler.render.view import view
 
 FORMATS = ("text", "markdown", "json", "html")
 
-__all__ = ["FORMATS", "environment", "paint", "render", "render_template", "view"]
+__all__ = [
+    "DRIFT_FORMATS",
+    "FORMATS",
+    "environment",
+    "paint",
+    "render",
+    "render_drift",
+    "render_template",
+    "view",
+]
 
 def render(
     plan: Plan, fmt: str, fh: IO[str], *, color: bool = False, mask_emails: bool = False
@@ -42,3 +52,23 @@ def render(
         render_template("html.j2", fh, plan=data)
     else:
         raise ValueError(f"unknown format {fmt!r}")
+
+
+DRIFT_FORMATS = ("text", "markdown", "json")
+
+
+def render_drift(
+    plan: Plan, fmt: str, fh: IO[str], *, color: bool = False, mask_emails: bool = False
+) -> bool:
+    """Write the drift that ``plan`` reveals to ``fh``; True when there is any."""
+    data = drift_view(plan, mask_emails=mask_emails)
+    if fmt == "json":
+        json.dump(data, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    elif fmt == "text":
+        render_template("drift_text.j2", fh, drift=data, paint=paint(color))
+    elif fmt == "markdown":
+        fh.write(fit_drift(walk_strings(data, md)))
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return has_drift(data)

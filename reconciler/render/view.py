@@ -57,11 +57,11 @@ FIELD_NAMES = {
 }
 
 
-def _field(name: str) -> str:
+def field_name(name: str) -> str:
     return FIELD_NAMES.get(name, name.replace("_", " "))
 
 
-def _val(value: Any) -> str:
+def value_text(value: Any) -> str:
     if value is None or value == "" or value == [] or value == ():
         return "(none)"
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -80,7 +80,7 @@ def _word(step: Step, platform: str) -> str:
     return GENERIC_WORDS.get(step.action, step.action)
 
 
-def _name(step: Step) -> str:
+def user_name(step: Step) -> str:
     for source in (step.params, step.before or {}, step.after or {}):
         name = source.get("name")
         if name:
@@ -88,15 +88,15 @@ def _name(step: Step) -> str:
     return ""
 
 
-def _record(rec: Mapping[str, Any]) -> tuple[str, list[dict[str, str]]]:
+def record_text(rec: Mapping[str, Any]) -> tuple[str, list[dict[str, str]]]:
     """Headline (profile with add-ons on licence) and the other fields of a user record."""
-    parts = [_val(rec["profile"])] if "profile" in rec else []
+    parts = [value_text(rec["profile"])] if "profile" in rec else []
     if rec.get("add_ons"):
-        parts.append("with " + _val(rec["add_ons"]))
+        parts.append("with " + value_text(rec["add_ons"]))
     if rec.get("licence"):
-        parts.append("on " + _val(rec["licence"]))
+        parts.append("on " + value_text(rec["licence"]))
     attrs = [
-        {"name": _field(k), "before": "", "after": _val(v)}
+        {"name": field_name(k), "before": "", "after": value_text(v)}
         for k, v in rec.items()
         if k not in _HEADLINE_KEYS and k not in ("extension", "name")
     ]
@@ -106,7 +106,8 @@ def _record(rec: Mapping[str, Any]) -> tuple[str, list[dict[str, str]]]:
 def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, str]]:
     keys = [*before, *(k for k in after if k not in before)]
     return [
-        {"name": _field(k), "before": _val(before.get(k)), "after": _val(after.get(k))}
+        {"name": field_name(k), "before": value_text(before.get(k)),
+         "after": value_text(after.get(k))}
         for k in keys
         if before.get(k) != after.get(k)
     ]
@@ -117,7 +118,7 @@ def _quantity(step: Step, currency: str) -> tuple[str, list[dict[str, str]]]:
     before, after = step.before or {}, step.after or {}
     old, new = before.get("quantity"), after.get("quantity")
     if not isinstance(old, int) or not isinstance(new, int):
-        return _val(new if new is not None else old), []
+        return value_text(new if new is not None else old), []
     detail = f"quantity {old} -> {new} ({new - old:+d})"
     attrs: list[dict[str, str]] = []
     old_total, new_total = before.get("total"), after.get("total")
@@ -134,29 +135,30 @@ def _quantity(step: Step, currency: str) -> tuple[str, list[dict[str, str]]]:
 def step_view(step: Step, platform: str, currency: str) -> dict[str, Any]:
     sign, kind = SIGNS.get(step.action, CHANGE)
     before, after = step.before or {}, step.after or {}
-    name = _name(step)
+    name = user_name(step)
     subject = f"{step.user} {name}".rstrip() if step.user is not None else str(step.licence)
     detail: str = ""
     attrs: list[dict[str, str]] = []
     a = step.action
     if a == "create_user":
-        detail, attrs = _record(after)
+        detail, attrs = record_text(after)
     elif a == "delete_user":
-        detail, _ = _record(before)
+        detail, _ = record_text(before)
     elif a == "replace_user":
-        detail = f"{_val(before.get('profile'))} -> {_val(after.get('profile'))}"
+        detail = f"{value_text(before.get('profile'))} -> {value_text(after.get('profile'))}"
         attrs = [c for c in _changes(before, after) if c["name"] not in ("profile", "name")]
     elif a == "change_profile":
         key = next((k for k in ("profile", "licence") if k in before or k in after), None)
         if key is not None:
-            detail = f"{_val(before.get(key))} -> {_val(after.get(key))}"
-        attrs = [c for c in _changes(before, after) if key is None or c["name"] != _field(key)]
+            detail = f"{value_text(before.get(key))} -> {value_text(after.get(key))}"
+        attrs = [c for c in _changes(before, after) if key is None or c["name"] != field_name(key)]
     elif a == "add_addon":
-        detail = _val(after.get("add_on"))
+        detail = value_text(after.get("add_on"))
     elif a == "remove_addon":
-        detail = _val(before.get("add_on"))
+        detail = value_text(before.get("add_on"))
     elif a == "renumber_user":
-        detail = f"extension {_val(before.get('extension'))} -> {_val(after.get('extension'))}"
+        old, new = value_text(before.get("extension")), value_text(after.get("extension"))
+        detail = f"extension {old} -> {new}"
     elif a == "update_user":
         attrs = _changes(before, after)
         detail = ", ".join(c["name"] for c in attrs)
@@ -166,7 +168,7 @@ def step_view(step: Step, platform: str, currency: str) -> dict[str, Any]:
         order = step.params.get("order_id")
         detail = f"order {order}" if order else "the order above"
         if "quantity" in after:
-            detail += f", pool becomes {_val(after['quantity'])}"
+            detail += f", pool becomes {value_text(after['quantity'])}"
     request = step.params.get("request")
     if request:
         attrs = [*attrs, {"name": "request", "before": "", "after": str(request)}]

@@ -1,0 +1,145 @@
+"""Drift: what differs on the platform from what the files say, told from the platform's side.
+
+The files on the default branch were applied when they were merged (octoDNS / Terraform
+semantics), so any difference found now was made on the platform, not in git. Drift is
+read off a plan of the files: every step undoes one difference, so each step is turned
+round into "on the platform: X; the file says Y". Licence steps are netted per licence
+(a temporary licence ordered and returned in the same plan is no drift), and the confirm
+of an order placed in the same plan is part of that order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.plan import AccountPlan, Plan, Step
+from reconciler.platforms import PLATFORMS
+from reconciler.render.escape import mask_email, one_line, walk_strings
+from reconciler.render.view import field_name, record_text, user_name, value_text
+
+_LICENCE_ACTIONS = ("order_licences", "return_licences", "manual")
+
+
+def _who(step: Step) -> str:
+    name = user_name(step)
+    return f"{step.user} {name}" if name else f"user {step.user}"
+
+
+def _user_items(step: Step) -> list[dict[str, str]]:
+    before, after = step.before or {}, step.after or {}
+    who, a = _who(step), step.action
+
+    def item(platform: str, file: str) -> dict[str, str]:
+        return {"kind": a, "target": str(step.user), "platform": platform, "file": file}
+
+    if a in ("change_profile", "replace_user"):
+        key = "licence" if "licence" in before and "profile" not in before else "profile"
+        verb = "uses" if key == "licence" else "is"
+        return [item(f"{who} {verb} {value_text(before.get(key))}",
+                     f"the file says {value_text(after.get(key))}")]
+    if a == "create_user":
+        headline, _ = record_text(after)
+        name = after.get("name")
+        wanted = f"{name} ({headline})" if name and headline else (name or headline)
+        return [item(f"there is no user {step.user}", f"the file says {wanted}")]
+    if a == "delete_user":
+        headline, _ = record_text(before)
+        return [item(f"{who} ({headline}) exists" if headline else f"{who} exists",
+                     "the file says it should not be there")]
+    if a == "update_user":
+        return [
+            item(f"{who} has {field_name(k)} {value_text(before.get(k))}",
+                 f"the file says {value_text(after.get(k))}")
+            for k in [*before, *(k for k in after if k not in before)]
+            if before.get(k) != after.get(k)
+        ]
+    if a == "renumber_user":
+        name = user_name(step) or "the user"
+        return [item(f"{name} is at extension {value_text(before.get('extension'))}",
+                     f"the file says {value_text(after.get('extension'))}")]
+    if a == "add_addon":
+        addon = value_text(after.get("add_on"))
+        return [item(f"{who} has no {addon}", f"the file says it has {addon}")]
+    if a == "remove_addon":
+        return [item(f"{who} has {value_text(before.get('add_on'))}",
+                     "the file does not list it")]
+    return []
+
+
+def _licence_items(steps: tuple[Step, ...]) -> list[dict[str, str]]:
+    """One item per licence whose quantity differs once the plan's steps are netted."""
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for s in steps:
+        if s.action not in _LICENCE_ACTIONS or s.licence is None:
+            continue
+        old, new = (s.before or {}).get("quantity"), (s.after or {}).get("quantity")
+        if isinstance(old, int):
+            first.setdefault(s.licence, old)
+        if isinstance(new, int):
+            last[s.licence] = new
+    return [
+        {"kind": "licence_quantity", "target": key, "platform": f"{key} quantity is {old}",
+         "file": f"the file wants {last[key]}"}
+        for key, old in first.items()
+        if key in last and last[key] != old
+    ]
+
+
+def _open_orders(steps: tuple[Step, ...]) -> list[dict[str, str]]:
+    """Orders placed before this plan and still open (not this plan's own orders)."""
+    return [
+        {"kind": "pending_order", "target": str(s.licence),
+         "platform": f"change order {s.params['order_id']} for {s.licence} is still open",
+         "file": "apply will confirm it"}
+        for s in steps
+        if s.action == "confirm_order" and s.params.get("order_id")
+    ]
+
+
+def account_drift(acct: AccountPlan) -> dict[str, Any]:
+    items = _licence_items(acct.steps) + _open_orders(acct.steps)
+    for step in acct.steps:
+        if step.user is not None:
+            items.extend(_user_items(step))
+    for u in acct.unmanaged:
+        profile = f" ({u['profile']})" if u.get("profile") else ""
+        items.append({"kind": "unmanaged", "target": str(u.get("extension", "")),
+                      "platform": f"{u.get('extension', '')} {u.get('name') or ''}".rstrip()
+                      + profile,
+                      "file": "the file does not list it"})
+    # an expired trial is the platform's doing by definition; the planner words it
+    # (assumed: its warning says "expired")
+    for w in acct.warnings:
+        if "expired" in w.lower():
+            items.append({"kind": "expired_trial", "target": "", "platform": w, "file": ""})
+    known = PLATFORMS.get(acct.platform)
+    return {
+        "account": acct.account,
+        "platform": acct.platform,
+        "platform_label": known.label if known is not None else acct.platform,
+        "external_id": acct.external_id,
+        "path": acct.path,
+        "fingerprint": acct.fingerprint,
+        "drift": items,
+    }
+
+
+def drift_view(plan: Plan, *, mask_emails: bool = False) -> dict[str, Any]:
+    accounts = [account_drift(a) for a in plan.accounts]
+    data: dict[str, Any] = {
+        "format_version": 1,
+        "created_at": plan.created_at,
+        "accounts": accounts,
+        "summary": {
+            "accounts": len(accounts),
+            "drifted": sum(1 for a in accounts if a["drift"]),
+            "differences": sum(len(a["drift"]) for a in accounts),
+        },
+    }
+    data = walk_strings(data, one_line)
+    return walk_strings(data, mask_email) if mask_emails else data
+
+
+def has_drift(data: dict[str, Any]) -> bool:
+    return bool(data["summary"]["differences"])
