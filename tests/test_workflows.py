@@ -4,30 +4,18 @@ with stub `reconciler` and `gh` commands, the way a runner runs a step)."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from ghactions import ACTION, ROOT, WORKFLOWS, Runner, action_env, action_script, load, step
 
-ROOT = Path(__file__).resolve().parents[1]
-WORKFLOWS = ROOT / ".github" / "workflows"
-ACTION = ROOT / "action.yml"
 PATHS = ["accounts/**", "pricebook.yaml", "reconciler.yaml"]
-
-
-def load(path: Path) -> dict[Any, Any]:
-    data = yaml.safe_load(path.read_text())
-    if True in data:  # YAML 1.1 reads the key `on` as True
-        data["on"] = data.pop(True)
-    return data
 
 
 def tool(name: str) -> str:
@@ -43,13 +31,6 @@ def actionlint(*files: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     cmd = [tool("actionlint"), "-oneline", "-no-color", "-shellcheck", tool("shellcheck"),
            "-pyflakes", "", *map(str, files)]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-
-
-def step(doc: dict[str, Any], job: str, name: str) -> dict[str, Any]:
-    for s in doc["jobs"][job]["steps"]:
-        if s.get("name") == name:
-            return s
-    raise AssertionError(f"no step {name!r} in job {job!r}")
 
 
 def step_names(doc: dict[str, Any], job: str) -> list[str]:
@@ -195,67 +176,7 @@ def test_pre_commit_hook_validates_account_files() -> None:
 # --------------------------------------------------------------------------- shell glue
 
 
-STUB = """#!{python}
-import json, os, sys
-log = os.environ["STUB_LOG"]
-with open(log, "a") as fh:
-    fh.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
-spec = json.load(open(os.environ["STUB_SPEC"]))
-for key in (" ".join(sys.argv[1:3]), sys.argv[1] if len(sys.argv) > 1 else ""):
-    if key in spec.get(os.path.basename(sys.argv[0]), {{}}):
-        out, err, code = spec[os.path.basename(sys.argv[0])][key]
-        sys.stdout.write(out)
-        sys.stderr.write(err)
-        sys.exit(code)
-"""
-
-
-class Runner:
-    """Runs a step's script as a GitHub runner does (bash -eo pipefail), with stub
-    commands on PATH answering from ``spec``: {command: {"arg1 arg2" or "arg1":
-    [stdout, stderr, exit]}}."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.dir = tmp_path
-        self.bin = tmp_path / "bin"
-        self.bin.mkdir()
-        self.log = tmp_path / "calls.jsonl"
-        self.output = tmp_path / "github_output"
-        self.summary = tmp_path / "step_summary"
-        self.spec: dict[str, dict[str, list[Any]]] = {}
-        for name in ("reconciler", "gh"):
-            stub = self.bin / name
-            stub.write_text(STUB.format(python=sys.executable))
-            stub.chmod(0o755)
-
-    def run(self, script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        (self.dir / "spec.json").write_text(json.dumps(self.spec))
-        (self.dir / "step.sh").write_text(script)
-        full = {"PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
-                "STUB_LOG": str(self.log), "STUB_SPEC": str(self.dir / "spec.json"),
-                "GITHUB_OUTPUT": str(self.output), "GITHUB_STEP_SUMMARY": str(self.summary),
-                "RUNNER_TEMP": str(self.dir / "runner-temp"), **env}
-        return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail",
-                               str(self.dir / "step.sh")], cwd=self.dir, env=full,
-                              capture_output=True, text=True, check=False)
-
-    def calls(self, command: str) -> list[list[str]]:
-        if not self.log.exists():
-            return []
-        rows = [json.loads(line) for line in self.log.read_text().splitlines()]
-        return [row[1:] for row in rows if row[0] == command]
-
-    def outputs(self) -> dict[str, str]:
-        return dict(line.split("=", 1) for line in self.output.read_text().splitlines())
-
-
-def action_env(**inputs: str) -> dict[str, str]:
-    defaults = {"COMMAND": "", "PATHS": "", "ACCOUNT": "", "FORMAT": "", "EXTRA_ARGS": "",
-                "OUTPUT": "", "SUMMARY": "false", "FAIL": "true"}
-    return {**defaults, **inputs}
-
-
-ACTION_SCRIPT = next(s for s in load(ACTION)["runs"]["steps"] if s.get("id") == "run")["run"]
+ACTION_SCRIPT = action_script()
 
 
 def test_action_apply_waiting_is_a_warning_with_the_pending_list_in_the_summary(

@@ -1,0 +1,133 @@
+"""End to end, the way GitHub runs it: a repository with two commits (the demo accounts,
+then a pull request's change to one of them) goes through the workflows' own steps with the
+real CLI against the sandbox: validate -> changed -> plan (pull request), changed -> apply
+(merge), drift (nightly, with a stub `gh`). Only checkout, setup-python and the comment /
+artifact actions are left out."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from ghactions import ROOT, WORKFLOWS, Runner, action_env, action_script, load, step
+
+ACCOUNT_FILE = "accounts/vertical-demo.yaml"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """The demo accounts committed, then one pull-request commit renaming a user of
+    vertical-demo and adding a user. Returns the repository and the first commit."""
+    for var, value in {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                       "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+                       "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}.items():
+        monkeypatch.setenv(var, value)
+    for var in ("RECONCILER_SANDBOX_FAULTS", "RECONCILER_MITEL_ROLE"):
+        monkeypatch.delenv(var, raising=False)
+    root = tmp_path / "repo"
+    root.mkdir()
+    shutil.copytree(ROOT / "accounts", root / "accounts")
+    # the sandbox and the state store live in the temporary repository, never in ours
+    (root / "reconciler.yaml").write_text(
+        "sandbox:\n  path: .reconciler/sandbox.db\nstate:\n  path: .reconciler/state.db\n")
+    (root / ".gitignore").write_text(".reconciler/\nplans/\ndrift/\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "demo accounts")
+    first = git(root, "rev-parse", "HEAD")
+
+    account = root / ACCOUNT_FILE
+    text = account.read_text()
+    assert "    name: Loading Dock\n" in text
+    text = text.replace("    name: Loading Dock\n", "    name: Loading Bay\n")
+    text += ("  - extension: 212\n    name: Yard\n    site: Vertical Demo\n"
+             "    profile: Basic User With VM\n")
+    account.write_text(text)
+    git(root, "commit", "-q", "-am", "vertical-demo: rename 211, add 212")
+    return root, first
+
+
+def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
+    repo: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, first = repo
+    home = tmp_path / "runner"
+    home.mkdir()
+    r = Runner(home, real_reconciler=True, workdir=root)
+    plan_wf, apply_wf = load(WORKFLOWS / "plan.yml"), load(WORKFLOWS / "apply.yml")
+    action = action_script()
+
+    reset = r.run("reconciler sandbox reset\n", {})
+    assert reset.returncode == 0, reset.stderr
+
+    # ---- pull request (plan.yml) --------------------------------------------------
+    validate = r.run(action, action_env(COMMAND="validate", FORMAT="github"))
+    assert (validate.returncode, r.outputs()["exit-code"]) == (0, "0"), validate.stdout
+
+    changed = r.run(step(plan_wf, "plan", "Changed accounts")["run"], {"BASE": first})
+    assert changed.returncode == 0, changed.stderr
+    assert r.outputs()["files"].split() == [ACCOUNT_FILE]
+    assert (root / "plans" / "changed.txt").read_text() == (
+        f"vertical-demo  {ACCOUNT_FILE}  modified\n")
+
+    inputs = step(plan_wf, "plan", "Plan")["with"]
+    plan = r.run(action, action_env(
+        COMMAND="plan", PATHS=r.outputs()["files"], FORMAT=inputs["format"],
+        EXTRA_ARGS=inputs["extra-args"], OUTPUT=inputs["output"], SUMMARY=inputs["summary"],
+        FAIL=inputs["fail"]))
+    assert plan.returncode == 0, plan.stderr
+    assert r.outputs()["exit-code"] == "2", (root / "plans" / "plan.md").read_text()
+    comment = (root / "plans" / "plan.md").read_text()
+    assert "vertical-demo" in comment
+    assert "Loading Bay" in comment and "Yard" in comment
+    assert len(comment) < 65536  # GitHub's comment limit
+    saved = json.loads((root / "plans" / "plan.json").read_text())
+    assert [a["account"] for a in saved["accounts"]] == ["vertical-demo"]
+
+    # ---- merge (apply.yml) ----------------------------------------------------------
+    changed = r.run(step(apply_wf, "changed", "Changed accounts")["run"], {"BEFORE": first})
+    assert changed.returncode == 0, changed.stderr
+    matrix = json.loads(r.outputs()["matrix"])
+    assert matrix == {"include": [{"account": "vertical-demo", "file": ACCOUNT_FILE}]}
+
+    inputs = step(apply_wf, "apply", "Apply")["with"]
+    for entry in matrix["include"]:
+        applied = r.run(action, action_env(
+            COMMAND="apply", PATHS=entry["file"], EXTRA_ARGS=inputs["extra-args"],
+            SUMMARY=inputs["summary"]))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert r.outputs()["exit-code"] == "0", applied.stdout + applied.stderr
+
+    again = r.run(f"reconciler plan {ACCOUNT_FILE} --detailed-exitcode\n", {})
+    assert again.returncode == 0, again.stdout  # converged: nothing left to do
+
+    # ---- nightly (drift.yml): vertical-demo is in sync, so its old issue is closed ----
+    drift_script = step(load(WORKFLOWS / "drift.yml"), "drift", "Drift issues")["run"]
+    r.spec = {"gh": {"label create": ["", "", 0], "issue list": ["3\tDrift: vertical-demo\n",
+                                                                  "", 0],
+                     "issue create": ["", "", 0], "issue edit": ["", "", 0],
+                     "issue close": ["", "", 0]}}
+    nightly = r.run(drift_script, {"RUN_URL": "https://example.test/run/1"})
+    assert "::error::" not in nightly.stdout, nightly.stdout + nightly.stderr
+    gh_calls = r.calls("gh")
+    assert ["issue", "close", "3", "--comment",
+            "No drift any more (checked by https://example.test/run/1)."] in gh_calls
+    assert not [c for c in gh_calls if "Drift: vertical-demo" in c]
+
+    # ---- someone changes the platform by hand: the next night opens an issue ----------
+    assert r.run("reconciler sandbox reset\n", {}).returncode == 0
+    r.log.unlink()
+    r.spec["gh"]["issue list"] = ["", "", 0]
+    nightly = r.run(drift_script, {"RUN_URL": "https://example.test/run/2"})
+    assert ["issue", "create", "--title", "Drift: vertical-demo", "--label", "drift",
+            "--body-file", "drift/vertical-demo.md"] in r.calls("gh"), nightly.stdout
+    report = (root / "drift" / "vertical-demo.md").read_text()
+    assert "Loading" in report
