@@ -59,6 +59,8 @@ class Step:
     #: the platform's own word for the step ("Swap", "Change Package", "Amend Subscription")
     label: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: the user's display name, for rendered plans only (apply and providers ignore it)
+    name: str = ""
 
     @property
     def target(self) -> str:

@@ -56,6 +56,8 @@ def step_to_json(step: Step) -> dict[str, Any]:
         out["user"] = step.user
     if step.licence is not None:
         out["licence"] = step.licence
+    if step.name:
+        out["name"] = step.name
     out.update(
         {
             "label": step.label,
@@ -218,6 +220,7 @@ def _step(r: _Reader) -> Step:
         warnings=r.strings("warnings"),
         label=r.get("label", str, optional=True) or "",
         params=r.get("params", dict, optional=True) or {},
+        name=r.get("name", str, optional=True) or "",
     )
 
 

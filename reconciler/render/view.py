@@ -81,6 +81,8 @@ def _word(step: Step, platform: str) -> str:
 
 
 def user_name(step: Step) -> str:
+    if step.name:
+        return step.name
     for source in (step.params, step.before or {}, step.after or {}):
         name = source.get("name")
         if name:
