@@ -1,9 +1,336 @@
-"""PLACEHOLDER: platform planner (being written)."""
+"""iPECS Cloud planner: packages from a licence pool, changed by change orders.
+
+Vocabulary (seed 001): a package change ("Change Package") is an upgrade only; a downgrade
+deletes and re-creates the user (``replace_user``); licences come and go by change orders
+of +n / -n that the platform approves and the reseller then final-confirms. The monthly
+bill is the pool, so the monthly deltas sit on the order / return / confirm steps and user
+steps cost nothing.
+
+Pending orders (submitted or approved) that fit the pool's need are continued with a
+``confirm_order`` of their ``order_id``, never ordered again; one that does not fit (wrong
+direction, or more than needed) is left alone with a warning.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+
+from reconciler.diff import AccountChanges, Change, record
+from reconciler.money import ZERO
+from reconciler.policy import downgrade_warning
+from reconciler.sequence import (
+    Downgrade,
+    Draft,
+    PlanContext,
+    PlatformPlan,
+    Supply,
+    finish,
+    only,
+    schedule,
+)
+
+TEMP_WARNING = (
+    "temporary licence: the package changes here wait on each other and the "
+    "pool has no free licence; returned at the end of this plan, zero net monthly"
+)
 
 
-def plan(*args: Any, **kwargs: Any) -> Any:
-    raise NotImplementedError
+def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
+    users, downgrades, destructive = _user_drafts(changes, ctx)
+    head: list[Draft] = []
+    warnings: list[str] = []
+    supply = Supply()
+    level: dict[str, int] = {}  # pool quantity once the head of the plan is done
+    returns_to_confirm: dict[str, list[Change]] = {}
+    pending = _pending(changes)
+    for key, pool in changes.pools.items():
+        price = _price(ctx, key)
+        supply.add_free(key, pool.free)
+        continued, ignored = _fit(pending.get(key, []), pool.target - pool.quantity)
+        warnings.extend(
+            f"change order {c.before['order_id']} ({c.before['delta']:+d} {key}, "
+            f"{c.before['state']}) is pending but this plan does not need it: it is left "
+            "unconfirmed; reject it in Order Final Confirm"
+            for c in ignored
+        )
+        quantity = pool.quantity
+        for c in continued:
+            delta = int(c.before["delta"])
+            if delta < 0:  # a return: confirmed once the users are off the package
+                returns_to_confirm.setdefault(key, []).append(c)
+                continue
+            quantity += delta
+            draft = _confirm(ctx, key, quantity, c, delta * price)
+            head.append(draft)
+            supply.add_ordered(key, draft.ref, delta)
+        to_return = sum(int(c.before["delta"]) for c in returns_to_confirm.get(key, []))
+        missing = pool.target - quantity - to_return
+        if missing > 0:
+            made = _change_order(
+                ctx,
+                "order_licences",
+                key,
+                quantity,
+                quantity + missing,
+                missing * price,
+                ref=f"order:{key}",
+            )
+            head.extend(made)
+            supply.add_ordered(key, made[-1].ref, missing)
+            quantity += missing
+        level[key] = quantity
+        if pool.target != pool.quantity:
+            warnings.extend(
+                f"change order {c.before['order_id']} ({c.before['delta']:+d} {key}) was "
+                "rejected by the platform; this plan orders again"
+                for c in changes.of_kind("rejected_order")
+                if c.licence == key
+            )
+
+    def temporary(key: str, n: int) -> tuple[list[Draft], str]:
+        made = _change_order(
+            ctx,
+            "order_licences",
+            key,
+            level[key],
+            level[key] + 1,
+            ZERO,
+            ref=f"temp:{key}:{n}",
+            warnings=(TEMP_WARNING,),
+        )
+        level[key] += 1
+        return made, made[-1].ref
+
+    sched = schedule(users, supply, changes.pools, temporary)
+    tail: list[Draft] = []
+    for key, pool in changes.pools.items():
+        price = _price(ctx, key)
+        touching = sched.touching.get(key, [])
+        quantity = level[key]
+        for c in returns_to_confirm.get(key, []):
+            quantity += int(c.before["delta"])
+            draft = _confirm(ctx, key, quantity, c, int(c.before["delta"]) * price)
+            draft.after.extend(touching)
+            tail.append(draft)
+        if quantity > pool.target:
+            temps = sched.temps.get(key, 0)
+            made = _change_order(
+                ctx,
+                "return_licences",
+                key,
+                quantity,
+                pool.target,
+                -(quantity - pool.target - temps) * price,
+                ref=f"return:{key}",
+                warnings=(
+                    f"returns the {temps} temporary licence{'s' if temps > 1 else ''} "
+                    "ordered above (zero net monthly)",
+                )
+                if temps
+                else (),
+            )
+            made[0].after.extend(touching)
+            tail.extend(made)
+    return PlatformPlan(
+        steps=finish(head + sched.temporary + sched.drafts + tail),
+        projected=changes.projected(ctx.actual),
+        warnings=tuple(warnings),
+        downgrades=tuple(downgrades),
+        destructive=frozenset(destructive),
+    )
+
+
+# --------------------------------------------------------------------------- pool steps
+
+
+def _price(ctx: PlanContext, key: str) -> Decimal:
+    return ctx.catalog.products[key].monthly
+
+
+def _change_order(
+    ctx: PlanContext,
+    action: str,
+    key: str,
+    before: int,
+    after: int,
+    monthly: Decimal,
+    *,
+    ref: str,
+    warnings: tuple[str, ...] = (),
+) -> list[Draft]:
+    """A change order (mode approval) and the final confirm that depends on it."""
+    order = ctx.draft(
+        ref,
+        action,
+        licence=key,
+        before={"quantity": before},
+        after={"quantity": after},
+        monthly_delta=monthly,
+        mode="approval",
+        warnings=warnings,
+    )
+    confirm = ctx.draft(
+        f"confirm:{ref}", "confirm_order", licence=key, after={"quantity": after}, deps=[ref]
+    )
+    return [order, confirm]
+
+
+def _confirm(ctx: PlanContext, key: str, quantity: int, order: Change, monthly: Decimal) -> Draft:
+    """Continue an order already on the platform: final-confirm it, never order again."""
+    order_id = str(order.before["order_id"])
+    waits = (
+        (
+            f"change order {order_id} still waits for the platform's approval; apply "
+            "confirms it once approved",
+        )
+        if order.before["state"] == "submitted"
+        else ()
+    )
+    return ctx.draft(
+        f"confirm:{order_id}",
+        "confirm_order",
+        licence=key,
+        after={"quantity": quantity},
+        params={"order_id": order_id},
+        monthly_delta=monthly,
+        warnings=waits,
+    )
+
+
+def _pending(changes: AccountChanges) -> dict[str, list[Change]]:
+    by_key: dict[str, list[Change]] = {}
+    for c in sorted(
+        changes.of_kind("pending_order"),
+        key=lambda c: (c.before["submitted_on"], str(c.before["order_id"])),
+    ):
+        assert c.licence is not None
+        by_key.setdefault(c.licence, []).append(c)
+    return by_key
+
+
+def _fit(orders: list[Change], need: int) -> tuple[list[Change], list[Change]]:
+    """Pending orders to continue (same direction as the need, oldest first, while their
+    sum stays within it) and the ones left alone."""
+    keep: list[Change] = []
+    left: list[Change] = []
+    running = 0
+    for c in orders:
+        delta = int(c.before["delta"])
+        if need != 0 and (delta > 0) == (need > 0) and abs(running + delta) <= abs(need):
+            keep.append(c)
+            running += delta
+        else:
+            left.append(c)
+    return keep, left
+
+
+# --------------------------------------------------------------------------- users
+
+
+def _user_drafts(
+    changes: AccountChanges, ctx: PlanContext
+) -> tuple[list[Draft], list[Downgrade], set[int]]:
+    """Deletes, then each matched user's steps (renumber first), then new users."""
+    fields = ctx.user_fields
+    after_by_ext = {u.extension: u for u in changes.users_after}
+    deletes: list[Draft] = []
+    edits: list[Draft] = []
+    creates: list[Draft] = []
+    downgrades: list[Downgrade] = []
+    destructive: set[int] = set()
+    renumbered: dict[int, int] = {}  # new extension -> old
+    replaced = {
+        c.extension
+        for c in changes.of_kind("change_profile")
+        if ctx.catalog.is_downgrade(c.before["profile"], c.after["profile"])
+    }
+    for c in changes.changes:
+        ext = c.extension
+        if ext is None:
+            continue
+        root = [f"renumber:{ext}"] if ext in renumbered else []
+        if c.kind == "delete_user":
+            deletes.append(
+                ctx.draft(
+                    f"delete:{ext}",
+                    "delete_user",
+                    user=ext,
+                    before=only(c.before, fields),
+                    frees=c.before["profile"],
+                    vacates=ext,
+                )
+            )
+            destructive.add(ext)
+        elif c.kind == "renumber_user":
+            renumbered[ext] = int(c.before["extension"])
+            edits.append(
+                ctx.draft(
+                    f"renumber:{ext}",
+                    "renumber_user",
+                    user=ext,
+                    before=dict(c.before),
+                    after=dict(c.after),
+                    occupies=ext,
+                    vacates=renumbered[ext],
+                )
+            )
+        elif c.kind == "change_profile" and ext in replaced:
+            old, new = c.before["profile"], c.after["profile"]
+            before = record(changes.actual_users[renumbered.get(ext, ext)], fields)
+            before["extension"] = ext
+            edits.append(
+                ctx.draft(
+                    f"user:{ext}",
+                    "replace_user",
+                    user=ext,
+                    before=before,
+                    after=record(after_by_ext[ext], fields),
+                    needs=new,
+                    frees=old,
+                    deps=root,
+                    warnings=(
+                        f"voicemail and settings of {ext} are lost: iPECS changes packages "
+                        "upgrade-only, so the user is deleted and created again",
+                        downgrade_warning(ctx.catalog, ext, old, new),
+                    ),
+                )
+            )
+            downgrades.append(Downgrade(ext, old, new))
+            destructive.add(ext)
+        elif c.kind == "change_profile":
+            edits.append(
+                ctx.draft(
+                    f"user:{ext}",
+                    "change_profile",
+                    user=ext,
+                    before=dict(c.before),
+                    after=dict(c.after),
+                    needs=c.after["profile"],
+                    frees=c.before["profile"],
+                    deps=root,
+                )
+            )
+        elif c.kind == "update_user" and ext not in replaced:
+            # a replaced user is created with its new fields already
+            edits.append(
+                ctx.draft(
+                    f"update:{ext}",
+                    "update_user",
+                    user=ext,
+                    before=dict(c.before),
+                    after=dict(c.after),
+                    deps=root,
+                )
+            )
+        elif c.kind == "create_user":
+            creates.append(
+                ctx.draft(
+                    f"create:{ext}",
+                    "create_user",
+                    user=ext,
+                    after=only(c.after, fields),
+                    needs=c.after["profile"],
+                    occupies=ext,
+                )
+            )
+    return deletes + edits + creates, downgrades, destructive

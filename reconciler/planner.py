@@ -1,0 +1,109 @@
+"""From files and live state to a :class:`~reconciler.plan.Plan`.
+
+``plan_account`` is pure: diff -> the platform's planner -> costs -> policy verdicts.
+``make_plan`` is the I/O around it: load the files and price books, read each account's
+live state, one account at a time (memory stays bounded by the largest account).
+
+The ordering model (reconciler/sequence.py, shared by every platform):
+
+* **Licences first.** A pool that must grow is ordered at the head of the plan (iPECS: a
+  change order in mode ``approval`` plus its ``confirm_order``; Call2Teams: Amend
+  Subscription). A pending order on the platform that fits the need is continued with a
+  ``confirm_order`` of its id instead of ordering again.
+* **Users in between,** in a fixed order: deletes, then each kept user's steps (its
+  renumber first, the rest depending on it), then new users. A step that needs a licence
+  of a package / SKU takes, in this order: one free now, one freed earlier in the plan by
+  another user (a delete, an upgrade away from it, a move) — so a licence freed by one user
+  is reused by another rather than ordered — or one ordered at the head, and depends on
+  the step that provided it. A step with no licence available waits (moves later) until
+  another user's step frees one.
+* **A cycle** (every waiting step waits for a licence that only another waiting step
+  frees, with none free or ordered) gets one temporary licence of the first waiting step's
+  package ordered at the head, zero net monthly, returned at the end. On iPECS this happens
+  only with a downgrade (``replace_user``, which needs the lower package before it frees
+  its own) paired with an upgrade into the package it frees, on a full pool.
+* **Returns last:** a pool that must shrink is returned at the end, depending on every
+  user step that takes or frees one of its licences (users are off it first).
+* Steps that take an extension wait for the step that frees it (a delete, a renumber).
+
+Ids are ``s1``, ``s2``, ... in final order, so the same input always gives the same plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reconciler.catalog import Catalog
+from reconciler.config import Config
+from reconciler.diff import diff
+from reconciler.model import ActualAccount, DesiredAccount
+from reconciler.plan import AccountPlan, Cost, Plan
+from reconciler.platforms.base import Platform
+from reconciler.policy import evaluate
+from reconciler.sequence import PlanContext, PlatformPlan, total
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    #: --allow-downgrade: every downgrade in the plan is allowed
+    allow_downgrade: bool = False
+    #: --force: the destructive-share policy does not block
+    force: bool = False
+
+
+def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalog,
+                 platform: Platform, options: PlanOptions = PlanOptions()) -> AccountPlan:
+    """The plan of one account. Pure: no I/O. Raises InputError for a file the live state
+    contradicts (see reconciler.diff.diff)."""
+    changes = diff(desired, actual)
+    ctx = PlanContext(desired=desired, actual=actual, catalog=catalog, words=platform.words,
+                      user_fields=platform.user_fields)
+    if platform.plan is None:
+        raise NotImplementedError(f"no planner for {platform.name}")
+    result: PlatformPlan = platform.plan(changes, ctx)
+    cost = Cost(
+        monthly_before=platform.monthly_bill(actual, catalog),
+        monthly_after=platform.monthly_bill(result.projected, catalog),
+        one_time=total(s.one_time for s in result.steps),
+        currency=catalog.currency,
+    )
+    verdicts = evaluate(desired, actual, changes, result, cost, catalog,
+                        allow_downgrade=options.allow_downgrade, force=options.force)
+    return AccountPlan(
+        account=desired.slug,
+        platform=desired.platform,
+        external_id=desired.external_id,
+        fingerprint=actual.fingerprint(),
+        steps=result.steps,
+        cost=cost,
+        warnings=result.warnings,
+        blocked=verdicts,
+        unmanaged=tuple({"extension": u.extension, "name": u.name, "profile": u.profile}
+                        for u in changes.unmanaged),
+        path=desired.path,
+    )
+
+
+def make_plan(paths: Sequence[str], config: Config, options: PlanOptions = PlanOptions(), *,
+              account: str | None = None) -> Plan:
+    """Load the account files under ``paths``, read each account's live state and plan it.
+
+    Accounts are planned one at a time: only one actual state is held at once.
+    """
+    from reconciler.accounts import load_accounts
+    from reconciler.connect import provider_for
+    from reconciler.platforms import PLATFORMS
+    from reconciler.pricebook import load_catalogs
+
+    desired_accounts = load_accounts(list(paths), config, only=account)
+    catalogs = load_catalogs(config)
+    providers = {}
+    plans = []
+    for desired in desired_accounts:
+        if desired.platform not in providers:
+            providers[desired.platform] = provider_for(desired.platform, config)
+        actual = providers[desired.platform].read_account(desired.external_id)
+        plans.append(plan_account(desired, actual, catalogs[desired.platform],
+                                  PLATFORMS[desired.platform], options))
+    return Plan(accounts=tuple(plans))
