@@ -15,6 +15,7 @@ import pytest
 from ghactions import ROOT, WORKFLOWS, Runner, action_env, action_script, load, step
 
 ACCOUNT_FILE = "accounts/vertical-demo.yaml"
+INTERNAL_FILE = "accounts/partner-internal.yaml"  # its plan is a Service Desk request
 
 
 def git(repo: Path, *args: str) -> str:
@@ -25,7 +26,8 @@ def git(repo: Path, *args: str) -> str:
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
     """The demo accounts committed, then one pull-request commit renaming a user of
-    vertical-demo and adding a user. Returns the repository and the first commit."""
+    vertical-demo, adding a user, and touching partner-internal (whose pending demo change
+    is a Service Desk request). Returns the repository and the first commit."""
     for var, value in {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
                        "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}.items():
@@ -51,7 +53,9 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
     text += ("  - extension: 212\n    name: Yard\n    site: Vertical Demo\n"
              "    profile: Basic User With VM\n")
     account.write_text(text)
-    git(root, "commit", "-q", "-am", "vertical-demo: rename 211, add 212")
+    internal = root / INTERNAL_FILE
+    internal.write_text(internal.read_text() + "# reviewed by the partner team\n")
+    git(root, "commit", "-q", "-am", "vertical-demo: rename 211, add 212; partner-internal")
     return root, first
 
 
@@ -74,9 +78,10 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
 
     changed = r.run(step(plan_wf, "plan", "Changed accounts")["run"], {"BASE": first})
     assert changed.returncode == 0, changed.stderr
-    assert r.outputs()["files"].split() == [ACCOUNT_FILE]
+    assert r.outputs()["files"].split() == [INTERNAL_FILE, ACCOUNT_FILE]
     assert (root / "plans" / "changed.txt").read_text() == (
-        f"vertical-demo  {ACCOUNT_FILE}  modified\n")
+        f"partner-internal  {INTERNAL_FILE}  modified\n"
+        f"vertical-demo     {ACCOUNT_FILE}     modified\n")
 
     inputs = step(plan_wf, "plan", "Plan")["with"]
     plan = r.run(action, action_env(
@@ -86,25 +91,35 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
     assert plan.returncode == 0, plan.stderr
     assert r.outputs()["exit-code"] == "2", (root / "plans" / "plan.md").read_text()
     comment = (root / "plans" / "plan.md").read_text()
-    assert "vertical-demo" in comment
     assert "Loading Bay" in comment and "Yard" in comment
+    assert "Service Desk" in comment
     assert len(comment) < 65536  # GitHub's comment limit
+    assert r.summary.read_text().endswith(comment)  # the job summary shows it too
     saved = json.loads((root / "plans" / "plan.json").read_text())
-    assert [a["account"] for a in saved["accounts"]] == ["vertical-demo"]
+    assert [a["account"] for a in saved["accounts"]] == ["partner-internal", "vertical-demo"]
 
     # ---- merge (apply.yml) ----------------------------------------------------------
     changed = r.run(step(apply_wf, "changed", "Changed accounts")["run"], {"BEFORE": first})
     assert changed.returncode == 0, changed.stderr
     matrix = json.loads(r.outputs()["matrix"])
-    assert matrix == {"include": [{"account": "vertical-demo", "file": ACCOUNT_FILE}]}
+    assert matrix == {"include": [{"account": "partner-internal", "file": INTERNAL_FILE},
+                                  {"account": "vertical-demo", "file": ACCOUNT_FILE}]}
 
     inputs = step(apply_wf, "apply", "Apply")["with"]
-    for entry in matrix["include"]:
+    results = {}
+    for entry in matrix["include"]:  # one job per account
+        r.summary.write_text("")
         applied = r.run(action, action_env(
             COMMAND="apply", PATHS=entry["file"], EXTRA_ARGS=inputs["extra-args"],
             SUMMARY=inputs["summary"]))
-        assert applied.returncode == 0, applied.stdout + applied.stderr
-        assert r.outputs()["exit-code"] == "0", applied.stdout + applied.stderr
+        assert applied.returncode == 0, applied.stdout + applied.stderr  # never red for 3
+        results[entry["account"]] = (r.outputs()["exit-code"], applied.stdout,
+                                     r.summary.read_text())
+    assert results["vertical-demo"][0] == "0", results["vertical-demo"][1]
+    code, log, summary = results["partner-internal"]
+    assert code == "3", log
+    assert "::warning::reconciler apply: waiting on an approval or a manual step" in log
+    assert "Please amend subscription C2TU-I25" in summary  # the pending list, summarised
 
     again = r.run(f"reconciler plan {ACCOUNT_FILE} --detailed-exitcode\n", {})
     assert again.returncode == 0, again.stdout  # converged: nothing left to do
@@ -116,11 +131,14 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
                      "issue create": ["", "", 0], "issue edit": ["", "", 0],
                      "issue close": ["", "", 0]}}
     nightly = r.run(drift_script, {"RUN_URL": "https://example.test/run/1"})
-    assert "::error::" not in nightly.stdout, nightly.stdout + nightly.stderr
+    assert nightly.returncode == 0, nightly.stdout + nightly.stderr
     gh_calls = r.calls("gh")
     assert ["issue", "close", "3", "--comment",
             "No drift any more (checked by https://example.test/run/1)."] in gh_calls
-    assert not [c for c in gh_calls if "Drift: vertical-demo" in c]
+    # the demo accounts nobody applied still differ from their files, partner-internal too
+    # (its Service Desk request is not done): one issue each
+    assert sorted(c[3] for c in gh_calls if c[:2] == ["issue", "create"]) == [
+        "Drift: contoso", "Drift: northwind", "Drift: partner-internal"]
 
     # ---- someone changes the platform by hand: the next night opens an issue ----------
     assert r.run("reconciler sandbox reset\n", {}).returncode == 0
