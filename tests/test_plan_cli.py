@@ -170,7 +170,7 @@ def test_drift_exit_codes_and_wording(runner: CliRunner, calls: list[dict[str, A
     assert ("  ~ on the platform: 1020 Kiosk (courtesy); the file does not list it\n"
             in result.stdout)
     assert result.stdout.rstrip().splitlines()[-1].startswith(
-        "Drift: 19 differences in 4 of 5 accounts.")
+        "Drift: 18 differences in 4 of 5 accounts.")
     # drift reports every difference: no policy may hide one
     assert calls[1]["allow_downgrade"] is True and calls[1]["force"] is True
 
@@ -185,12 +185,28 @@ def test_drift_exit_codes_and_wording(runner: CliRunner, calls: list[dict[str, A
 
 def test_drift_json_and_markdown(runner: CliRunner, calls: list[dict[str, Any]]) -> None:
     data = json.loads(runner.invoke(cli, ["drift", "--format", "json"]).stdout)
-    assert data["summary"] == {"accounts": 5, "drifted": 4, "differences": 19}
+    assert data["summary"] == {"accounts": 5, "drifted": 4, "differences": 18}
     assert data["accounts"][2]["drift"][0] == {
         "kind": "licence_quantity", "target": "C2TU25",
         "platform": "C2TU25 quantity is 0", "file": "the file wants 26"}
     md = runner.invoke(cli, ["drift", "--format", "markdown"]).stdout
     assert "| 1003 Carol Chen is telephony | the file says essentials |" in md
+
+
+def test_drift_of_a_user_move_is_the_users_not_the_pools(
+    runner: CliRunner, calls: list[dict[str, Any]]
+) -> None:
+    calls[0]["plan"] = Plan((ipecs(),), created_at=CREATED_AT)
+    out = runner.invoke(cli, ["drift"]).stdout
+    assert out.splitlines()[1:5] == [
+        # 297 moving up explains Premium +1; Basic -1 of its -2: 210's replace is the rest
+        "  ~ on the platform: Basic User With VM quantity is 3; the file wants 2",
+        "  ~ on the platform: change order CO-7781 for Stand Alone VM is still open; "
+        "apply will confirm it",
+        "  ~ on the platform: 297 9240 Demo is Basic User With VM; "
+        "the file says Premium iPECS ONE USER",
+        "  ~ on the platform: 210 Warehouse is Basic User With VM; the file says Stand Alone VM",
+    ]
 
 
 def test_drift_nets_a_temporary_licence_and_reports_expired_trials() -> None:

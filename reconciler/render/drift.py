@@ -4,8 +4,9 @@ The files on the default branch were applied when they were merged (octoDNS / Te
 semantics), so any difference found now was made on the platform, not in git. Drift is
 read off a plan of the files: every step undoes one difference, so each step is turned
 round into "on the platform: X; the file says Y". Licence steps are netted per licence
-(a temporary licence ordered and returned in the same plan is no drift), and the confirm
-of an order placed in the same plan is part of that order.
+(a temporary licence ordered and returned in the same plan is no drift; a pool change that
+only follows a user's move is that user's drift), and the confirm of an order placed in
+the same plan is part of that order.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ _LICENCE_ACTIONS = ("order_licences", "return_licences", "manual")
 
 
 def _who(step: Step) -> str:
-    name = user_name(step)
+    # the platform's side: the name the user has there now, where the step says it
+    name = str((step.before or {}).get("name") or user_name(step))
     return f"{step.user} {name}" if name else f"user {step.user}"
 
 
@@ -66,10 +68,39 @@ def _user_items(step: Step) -> list[dict[str, str]]:
     return []
 
 
+def _pool_key(record: dict[str, object] | None) -> str | None:
+    """The pool licence a user record holds: its SKU (Call2Teams) or package (iPECS)."""
+    if not record:
+        return None
+    key = record.get("licence") or record.get("profile")
+    return str(key) if key else None
+
+
+def _explained(steps: tuple[Step, ...]) -> dict[str, int]:
+    """Licence count changes that follow from the users' own steps: a user moved to
+    another package needs one more of it and one fewer of the old. Those are reported
+    as the user's drift, not again as the pool's."""
+    need: dict[str, int] = {}
+    for s in steps:
+        if s.action not in ("create_user", "delete_user", "change_profile", "replace_user"):
+            continue
+        old = None if s.action == "create_user" else _pool_key(dict(s.before or {}))
+        new = None if s.action == "delete_user" else _pool_key(dict(s.after or {}))
+        if old == new:
+            continue
+        if old is not None:
+            need[old] = need.get(old, 0) - 1
+        if new is not None:
+            need[new] = need.get(new, 0) + 1
+    return need
+
+
 def _licence_items(steps: tuple[Step, ...]) -> list[dict[str, str]]:
-    """One item per licence whose quantity differs once the plan's steps are netted."""
+    """One item per licence whose quantity differs once the plan's steps are netted and
+    the part explained by the users' steps is taken off."""
     first: dict[str, int] = {}
     last: dict[str, int] = {}
+    explained = _explained(steps)
     for s in steps:
         if s.action not in _LICENCE_ACTIONS or s.licence is None:
             continue
@@ -82,7 +113,7 @@ def _licence_items(steps: tuple[Step, ...]) -> list[dict[str, str]]:
         {"kind": "licence_quantity", "target": key, "platform": f"{key} quantity is {old}",
          "file": f"the file wants {last[key]}"}
         for key, old in first.items()
-        if key in last and last[key] != old
+        if key in last and last[key] - old != explained.get(key, 0)
     ]
 
 

@@ -243,6 +243,8 @@ def account_view(acct: AccountPlan) -> dict[str, Any]:
             }
             for u in acct.unmanaged
         ],
+        # the planner's prune verdict already says how to delete them
+        "unmanaged_hint": not any(v.policy == "prune" for v in acct.blocked),
         "blocked": acct.is_blocked,
         "has_changes": acct.has_changes,
         "has_details": bool(steps or acct.warnings or acct.blocked or acct.unmanaged),
