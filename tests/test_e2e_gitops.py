@@ -106,7 +106,7 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
                                   {"account": "vertical-demo", "file": ACCOUNT_FILE}]}
 
     inputs = step(apply_wf, "apply", "Apply")["with"]
-    results = {}
+    results: dict[str, tuple[str, str, str]] = {}
     for entry in matrix["include"]:  # one job per account
         r.summary.write_text("")
         applied = r.run(action, action_env(
