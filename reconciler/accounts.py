@@ -37,6 +37,18 @@ DEFAULT_PATHS = ("accounts",)
 _SUFFIXES = (".yaml", ".yml")
 #: user fields every platform understands; the rest are per platform (Platform.user_fields)
 _UNIVERSAL_FIELDS = frozenset(("extension", "renumbered_from", "absent", "allow_downgrade"))
+#: the order platform fields are listed in messages (the schema's order)
+_FIELD_ORDER = (
+    "name",
+    "email",
+    "site",
+    "profile",
+    "add_ons",
+    "licence",
+    "caller_id",
+    "call_barring",
+    "fraud_limit",
+)
 
 Completer = Callable[[DesiredAccount, Catalog], "tuple[DesiredAccount, list[InputError]]"]
 
@@ -131,7 +143,9 @@ def _discover(paths: Sequence[str]) -> tuple[list[_Source], list[InputError]]:
             candidates = [(p, os.path.normpath(os.path.join(arg, p.name))) for p in found]
         elif path.exists():
             if path.suffix.lower() not in _SUFFIXES:
-                errors.append(InputError("not a YAML file (expected .yaml or .yml)", file=arg))
+                # the whole file is wrong; 1:1 keeps the line file:line:col like every other
+                message = "not an account file: account files end in .yaml or .yml"
+                errors.append(InputError(message, Mark(os.path.normpath(arg), 1, 1)))
                 continue
             candidates = [(path, os.path.normpath(arg))]
         else:
@@ -228,10 +242,11 @@ def _user(
         if key in _UNIVERSAL_FIELDS or key in fields:
             values[key] = value
             continue
-        takes = ", ".join(sorted(fields | _UNIVERSAL_FIELDS - {"extension"}))
+        takes = ", ".join(f for f in _FIELD_ORDER if f in fields)
         errors.append(
             InputError(
-                f'field "{key}" is not used on {label} users; remove it (they take: {takes})',
+                f'field "{key}" is not used on {label} users; remove it '
+                f"(their platform fields: {takes})",
                 item.key_marks[key],
             )
         )

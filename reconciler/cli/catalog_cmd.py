@@ -27,7 +27,14 @@ SAMPLE_LABEL = "SAMPLE list prices — override them in pricebook.yaml"
 PARTLY_SAMPLE_LABEL = "some prices are SAMPLE list prices — override them in pricebook.yaml"
 
 
-@click.command("catalog")
+@click.command(
+    "catalog",
+    epilog="""\b
+Examples:
+  reconciler catalog
+  reconciler catalog --platform ipecs-cloud
+  reconciler catalog --format json | jq '.platforms[0].products'""",
+)
 @click.option(
     "--platform",
     "platform",
@@ -40,12 +47,6 @@ PARTLY_SAMPLE_LABEL = "some prices are SAMPLE list prices — override them in p
 def catalog(platform: str | None, fmt: str, config_path: str) -> ExitCode:
     """List each platform's profile types, packages or SKUs, included features, add-ons and
     prices (the price book's, else clearly labelled samples).
-
-    \b
-    Examples:
-      reconciler catalog
-      reconciler catalog --platform ipecs-cloud
-      reconciler catalog --format json | jq '.platforms[0].products'
     """
     catalogs = load_catalogs(load_config(config_path))
     chosen = [catalogs[platform]] if platform else [catalogs[p] for p in PLATFORMS]

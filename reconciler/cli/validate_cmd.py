@@ -53,7 +53,15 @@ def check_all(paths: Sequence[str], config_path: str | None) -> Report:
     return Report(tuple(sorted_errors(errors)), count)
 
 
-@click.command("validate")
+@click.command(
+    "validate",
+    epilog="""\b
+Examples:
+  reconciler validate
+  reconciler validate accounts/vertical-demo.yaml
+  reconciler validate --format github      # annotations on a pull request
+  reconciler validate --format json | jq .errors""",
+)
 @paths_argument
 @config_option
 @format_option("text", "github", "json")
@@ -62,13 +70,6 @@ def validate(paths: tuple[str, ...], config_path: str, fmt: str) -> ExitCode:
 
     Reports every error of every file, one line each, file:line:col: message. Reads no
     platform. Exit status 0 when all files are valid, 1 otherwise.
-
-    \b
-    Examples:
-      reconciler validate
-      reconciler validate accounts/vertical-demo.yaml
-      reconciler validate --format github      # annotations on a pull request
-      reconciler validate --format json | jq .errors
     """
     report = check_all(paths, config_path)
     if fmt == "json":

@@ -20,7 +20,7 @@ def unknown(
     """``unknown package "X" (did you mean "Y"?)``, or the list of choices if none is near."""
     pool = list(choices)
     hint = did_you_mean(value, pool)
-    if not hint:
+    if not hint and pool:
         hint = f"; expected one of: {', '.join(pool)}" if len(pool) <= 12 else ""
     return InputError(f'unknown {what} "{value}"{hint}{extra}', mark)
 
@@ -85,14 +85,15 @@ def check_sites(account: DesiredAccount, *, site_required: bool = False) -> list
             continue
         site = sites.get(user.site)
         if site is None:
-            declared = ", ".join(sites) if sites else "none"
             hint = did_you_mean(user.site, sites)
-            errors.append(
-                InputError(
-                    f'site "{user.site}" is not declared under sites{hint} (declared: {declared})',
-                    user.where("site"),
+            if not hint:
+                hint = (
+                    f"; declared: {', '.join(sites)}"
+                    if sites
+                    else '; declare it with its range, e.g. sites: {Main: {extensions: "100-299"}}'
                 )
-            )
+            message = f'site "{user.site}" is not declared under sites{hint}'
+            errors.append(InputError(message, user.where("site")))
             continue
         if not user.absent and not site.contains(user.extension):
             errors.append(

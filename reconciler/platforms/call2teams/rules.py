@@ -39,7 +39,9 @@ def complete(account: DesiredAccount, catalog: Catalog) -> tuple[DesiredAccount,
     users: list[DesiredUser] = []
     changed = False
     for user in account.users:
-        if user.licence is None and user.profile in USER_KINDS and not user.absent:
+        # an internal user on a client account is refused by validate(); no SKU to guess
+        misplaced = user.profile == "internal" and account.kind != "internal"
+        if user.licence is None and user.profile in USER_KINDS and not (user.absent or misplaced):
             options = declared.get(user.profile, [])
             if len(options) == 1:
                 user = replace(user, licence=options[0])
