@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from reconciler.errors import InputError
-from reconciler.model import Mark
+from reconciler.model import PLATFORMS, Mark
 from reconciler.money import fmt
 from reconciler.plan import ACTIONS, FORMAT_VERSION, MODES, AccountPlan, Cost, Plan, Step, Verdict
 
@@ -232,9 +232,12 @@ def _account(r: _Reader) -> AccountPlan:
         for dep in s.depends_on:
             if dep not in ids:
                 r.fail(f"{r.where}: step {s.id} depends on unknown step {dep!r}")
+    platform = r.text("platform")
+    if platform not in PLATFORMS:
+        r.fail(f"{r.where}.platform: unknown platform {platform!r}")
     result = AccountPlan(
         account=r.text("account"),
-        platform=r.text("platform"),
+        platform=platform,
         external_id=r.text("external_id"),
         fingerprint=r.text("fingerprint"),
         path=r.get("path", str, optional=True) or "",

@@ -104,6 +104,16 @@ def test_plan_o_saves_json_whatever_the_format(
     assert saved.accounts[1].path == "accounts/vertical-demo.yaml"
 
 
+def test_plan_o_that_cannot_be_written_is_one_line(
+    runner: CliRunner, calls: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    (tmp_path / "plans").write_text("a file where a directory should be")
+    result = runner.invoke(cli, ["plan", "-o", str(tmp_path / "plans" / "plan.json")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{tmp_path / 'plans' / 'plan.json'}: cannot write the plan: ")
+    assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
+
+
 def test_plan_format_json_is_the_saved_plan(
     runner: CliRunner, calls: list[dict[str, Any]]
 ) -> None:

@@ -119,6 +119,8 @@ def _set(path: list[Any], value: Any) -> Any:
         (_set(["accounts", 0, "steps", 0, "user"], True),
          "accounts[0].steps[0].user must be an integer, not True"),
         (_set(["accounts"], {}), "accounts must be a list, not an object"),
+        (_set(["accounts", 2, "platform"], "teams-phone"),
+         "accounts[2].platform: unknown platform 'teams-phone'"),
         (_set(["accounts", 1, "cost", "monthly_delta"], "99.00"),
          "accounts[1].cost.monthly_delta is not monthly_after - monthly_before"),
     ],
@@ -141,6 +143,7 @@ def test_a_corrupt_plan_is_refused_naming_the_value(
         _set(["accounts", 0, "steps", 0, "action"], "teleport"),
         _set(["accounts", 0, "steps", 0, "mode"], "later"),
         _set(["format_version"], 2),
+        _set(["accounts", 2, "platform"], "teams-phone"),
     ],
 )
 def test_the_schema_refuses_what_the_loader_refuses(change: Any) -> None:

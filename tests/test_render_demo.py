@@ -77,3 +77,18 @@ def test_demo_one_account(demo: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("vertical-demo · iPECS Cloud C000000150")
     assert "northwind" not in result.stdout
+
+
+def test_demo_blocked_downgrade_prints_the_plan_verdict_first_and_exits_1(demo: Path) -> None:
+    northwind = demo / "accounts" / "northwind-mitel.yaml"
+    northwind.write_text(northwind.read_text().replace("    allow_downgrade: true\n", ""))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["plan", "--account", "northwind", "--detailed-exitcode"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Blocked: 1 account with a blocking verdict; this plan cannot be applied."
+    assert lines[1].startswith("  x northwind: downgrade not allowed: 1006 (Advanced CLOUD -> "
+                               "Standard CLOUD)")
+    assert "  ~ Swap 1006 Erin Ellis: advanced -> standard  -40.00/month" in lines
+    allowed = runner.invoke(cli, ["plan", "--account", "northwind", "--allow-downgrade"])
+    assert allowed.exit_code == 0 and "Blocked" not in allowed.stdout
