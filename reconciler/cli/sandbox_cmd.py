@@ -1,7 +1,182 @@
-"""PLACEHOLDER: commands being written."""
+"""``reconciler sandbox ...`` (the embedded platform simulation) and ``reconciler import``."""
 
 from __future__ import annotations
 
+import json
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
 
-COMMANDS: list[click.Command] = []
+from reconciler.cli.options import config_option, format_option
+from reconciler.config import Config
+from reconciler.errors import ReconcilerError
+from reconciler.model import PLATFORMS, Site
+
+if TYPE_CHECKING:
+    from reconciler.sandbox import Sandbox
+
+
+def _config(config_path: str) -> Config:
+    from reconciler.config import load_config
+
+    return load_config(config_path)
+
+
+def _open(config_path: str) -> Sandbox:
+    from reconciler.sandbox import Sandbox
+
+    return Sandbox.open(_config(config_path))
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """The embedded sandbox: a SQLite file simulating all three platforms.
+
+    Created with the demo live state on first use (.reconciler/sandbox.db unless
+    reconciler.yaml says otherwise).
+
+    \b
+    Examples:
+      reconciler sandbox show
+      reconciler sandbox show --account vertical-demo --format json
+      reconciler sandbox advance-clock 5
+      reconciler sandbox approve 503037
+      reconciler sandbox reset
+    """
+
+
+@sandbox_group.command("reset")
+@click.option("--empty", is_flag=True, help="No accounts at all instead of the demo state.")
+@config_option
+def reset_command(empty: bool, config_path: str) -> None:
+    """Put the sandbox back to the demo live state and the clock to its start."""
+    sandbox = _open(config_path)
+    sandbox.reset(demo_state=not empty)
+    what = "empty" if empty else "demo live state"
+    click.echo(f"sandbox {sandbox.path}: reset to the {what}, clock {sandbox.today()}")
+
+
+@sandbox_group.command("show")
+@format_option("text", "json")
+@click.option("--account", "account", default=None,
+              help="Only this account: its slug or external id.")
+@config_option
+def show_command(fmt: str, account: str | None, config_path: str) -> None:
+    """Users, licence pools, subscriptions, change orders, charges and the billed monthly
+    total of every sandbox account.
+
+    \b
+    Examples:
+      reconciler sandbox show
+      reconciler sandbox show --account C000000150 --format json
+    """
+    from reconciler.sandbox.show import render_text
+
+    sandbox = _open(config_path)
+    data = sandbox.snapshot(account)
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        render_text(data, sys.stdout, str(sandbox.path))
+
+
+@sandbox_group.command("advance-clock")
+@click.argument("days", type=click.IntRange(min=0))
+@config_option
+def advance_clock_command(days: int, config_path: str) -> None:
+    """Move the sandbox clock DAYS forward (trials expire, delayed orders get approved)."""
+    click.echo(f"sandbox clock: {_open(config_path).advance_clock(days)}")
+
+
+@sandbox_group.command("approve")
+@click.argument("order", type=int)
+@config_option
+def approve_command(order: int, config_path: str) -> None:
+    """Approve a submitted iPECS change order, as the platform would."""
+    _open(config_path).approve(order)
+    click.echo(f"order {order}: approved")
+
+
+@sandbox_group.command("reject")
+@click.argument("order", type=int)
+@config_option
+def reject_command(order: int, config_path: str) -> None:
+    """Reject a submitted iPECS change order, as the platform would."""
+    _open(config_path).reject(order)
+    click.echo(f"order {order}: rejected")
+
+
+_SITE = re.compile(r"(?P<name>[^=]+)=(?P<first>[0-9]+)-(?P<last>[0-9]+)")
+
+
+def _site(text: str) -> Site:
+    match = _SITE.fullmatch(text.strip())
+    if not match or int(match["first"]) > int(match["last"]):
+        raise ReconcilerError(f'--site {text!r}: write it as "NAME=FIRST-LAST", e.g. '
+                              '"Head Office=100-299"')
+    return Site(match["name"].strip(), int(match["first"]), int(match["last"]))
+
+
+@sandbox_group.command("add-account")
+@click.option("--platform", required=True, type=click.Choice(PLATFORMS))
+@click.option("--external-id", "external_id", required=True)
+@click.option("--name", default=None, help="Display name (default: the external id).")
+@click.option("--kind", type=click.Choice(("client", "internal")), default="client",
+              show_default=True)
+@click.option("--site", "sites", multiple=True, help='A site, "NAME=100-299" (repeatable).')
+@config_option
+def add_account_command(platform: str, external_id: str, name: str | None, kind: str,
+                        sites: tuple[str, ...], config_path: str) -> None:
+    """Create an empty account on a simulated platform.
+
+    \b
+    Examples:
+      reconciler sandbox add-account --platform ipecs-cloud --external-id C000000200 \\
+          --name "Acme" --site "Acme HQ=100-299"
+    """
+    parsed = [_site(s) for s in sites]
+    _open(config_path).add_account(platform, external_id, name, kind, parsed)
+    click.echo(f"{platform} account {external_id}: created")
+
+
+@click.command("import")
+@click.option("--platform", required=True, type=click.Choice(PLATFORMS))
+@click.option("--external-id", "external_id", required=True)
+@click.option("-o", "--output", "output", default=None, type=click.Path(path_type=Path),
+              help="Write the account file here (default: standard output).")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@config_option
+def import_command(platform: str, external_id: str, output: Path | None, force: bool,
+                   config_path: str) -> None:
+    """Write an account file from the live state of an account.
+
+    A plan of the written file has no changes.
+
+    \b
+    Examples:
+      reconciler import --platform ipecs-cloud --external-id C000000150
+      reconciler import --platform call2teams --external-id C2T-10042 -o accounts/contoso.yaml
+    """
+    from reconciler.connect import provider_for
+    from reconciler.importer import import_account
+    from reconciler.sandbox.core import load_catalogs
+
+    config = _config(config_path)
+    text = import_account(provider_for(platform, config), external_id, load_catalogs(config))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if output.exists() and not force:
+        raise ReconcilerError(f"{output} exists: choose another -o or add --force")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise ReconcilerError(f"cannot write {output}: {e.strerror or e}") from e
+    click.echo(f"wrote {output}", err=True)
+
+
+COMMANDS: list[click.Command] = [sandbox_group, import_command]

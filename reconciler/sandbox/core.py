@@ -37,17 +37,10 @@ def sandbox_path(config: Config) -> Path:
 
 
 def load_catalogs(config: Config) -> Mapping[str, Catalog]:
-    """The platforms' catalogs at the partner's prices (the price book) when it exists."""
-    try:
-        from reconciler import pricebook  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        pricebook = None
-    if pricebook is not None and hasattr(pricebook, "load_catalogs"):
-        catalogs: Mapping[str, Catalog] = pricebook.load_catalogs(config)
-        return catalogs
-    from reconciler.platforms import PLATFORMS as REGISTRY
+    """The platforms' catalogs at the partner's prices (the price book, if any)."""
+    from reconciler.pricebook import load_catalogs as at_partner_prices
 
-    return {name: p.catalog for name, p in REGISTRY.items()}
+    return at_partner_prices(config)
 
 
 class Sandbox:

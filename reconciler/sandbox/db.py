@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, TransientError
 
 SCHEMA_VERSION = 1
 #: The sandbox clock starts here so that demo output is the same on every machine.
@@ -136,8 +136,10 @@ class SandboxDB:
                 return
             except sqlite3.OperationalError as e:
                 if "locked" not in str(e) or time.monotonic() > deadline:
-                    raise ReconcilerError(f"sandbox file {self.path}: {e}") from e
+                    raise self._error(e) from e
                 time.sleep(0.01)
+            except sqlite3.DatabaseError as e:
+                raise self._error(e) from e
 
     def close(self) -> None:
         self.conn.close()
@@ -147,8 +149,8 @@ class SandboxDB:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; rolled back on any exception."""
-        with self._lock:
-            self._begin("BEGIN IMMEDIATE")
+        with self._lock, self._errors():
+            self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
             except BaseException:
@@ -159,18 +161,28 @@ class SandboxDB:
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """One consistent snapshot for several SELECTs."""
-        with self._lock:
-            self._begin("BEGIN")
+        with self._lock, self._errors():
+            self.conn.execute("BEGIN")
             try:
                 yield self.conn
             finally:
                 self.conn.execute("COMMIT")
 
-    def _begin(self, statement: str) -> None:
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """SQLite's own failures as one line: busy after the timeout is worth a retry,
+        anything else (not a database, disk full, read-only) is not."""
         try:
-            self.conn.execute(statement)
+            yield
         except sqlite3.OperationalError as e:
-            raise ReconcilerError(f"sandbox file {self.path}: {e}") from e
+            if "locked" in str(e) or "busy" in str(e):
+                raise TransientError(f"sandbox file {self.path}: {e}") from e
+            raise self._error(e) from e
+        except sqlite3.Error as e:
+            raise self._error(e) from e
+
+    def _error(self, e: sqlite3.Error) -> ReconcilerError:
+        return ReconcilerError(f"sandbox file {self.path}: {e}")
 
     # ----------------------------------------------------------------------- schema
 

@@ -52,10 +52,11 @@ def snapshot(sandbox: Sandbox, only: str | None = None) -> dict[str, Any]:
     with sandbox.db.read() as c:
         today = db.today(c)
         accounts = state.all_accounts(c)
-        rows = [
-            (acc, slugs.get((acc.platform, acc.external_id)) or slugify(acc.name))
-            for acc in accounts
-        ]
+        rows = sorted(
+            ((acc, slugs.get((acc.platform, acc.external_id)) or slugify(acc.name))
+             for acc in accounts),
+            key=lambda pair: (pair[1], pair[0].platform, pair[0].external_id),
+        )
         if only is not None:
             picked = [
                 (a, s) for a, s in rows
