@@ -92,3 +92,12 @@ def test_demo_blocked_downgrade_prints_the_plan_verdict_first_and_exits_1(demo: 
     assert "  ~ Swap 1006 Erin Ellis: advanced -> standard  -40.00/month" in lines
     allowed = runner.invoke(cli, ["plan", "--account", "northwind", "--allow-downgrade"])
     assert allowed.exit_code == 0 and "Blocked" not in allowed.stdout
+
+
+def test_demo_expired_trial_is_drift(demo: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["sandbox", "advance-clock", "10"]).exit_code == 0
+    result = runner.invoke(cli, ["drift", "--account", "contoso"])
+    assert result.exit_code == 2
+    assert ("  ~ on the platform: trial C2TUT expired on 2026-11-07: the subscription is "
+            "cancelled and users 2901, 2902 have no service\n") in result.stdout
