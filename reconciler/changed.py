@@ -84,11 +84,8 @@ def changed_accounts(
             reason = "added" if status == "A" else "modified"
             found[path] = ChangedAccount(_slug(_read(path), shown), shown, reason)
     if shared_reasons:
-        everyone = "; ".join(sorted(set(shared_reasons)))
-        for path in [_absolute(here, f) for f in discover(paths)]:
-            if path not in found:
-                found[path] = ChangedAccount(_slug(_read(path), _relative(path, here)),
-                                             _relative(path, here), everyone)
+        for c in all_accounts(paths, reason="; ".join(sorted(set(shared_reasons)))):
+            found.setdefault(_absolute(here, c.file), c)
     return sorted(_pair_renames(found.values()), key=lambda c: (c.file, c.account))
 
 
@@ -98,11 +95,8 @@ def all_accounts(
     """Every account file under ``paths`` (no git needed): the list a job over all
     accounts (drift) runs on."""
     here = Path.cwd().resolve()
-    files = [_absolute(here, f) for f in discover(paths)]
-    return [
-        ChangedAccount(_slug(_read(f), _relative(f, here)), _relative(f, here), reason)
-        for f in files
-    ]
+    shown = [_relative(_absolute(here, f), here) for f in discover(paths)]
+    return [ChangedAccount(_slug(_read(Path(f)), f), f, reason) for f in shown]
 
 
 def matrix(changes: Iterable[ChangedAccount]) -> dict[str, list[dict[str, str]]]:
