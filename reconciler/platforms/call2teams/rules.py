@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reconciler.catalog import Catalog
+from reconciler.catalog import Catalog, did_you_mean
 from reconciler.errors import InputError
 from reconciler.model import DesiredAccount, DesiredUser, Mark
 from reconciler.platforms.call2teams.catalog import USER_KINDS
@@ -87,16 +87,12 @@ def validate(account: DesiredAccount, catalog: Catalog) -> list[InputError]:
 def _check_user(user: DesiredUser, catalog: Catalog, client: bool) -> list[InputError]:
     """At most one error per user: the first thing that is wrong with its kind or SKU."""
     if user.profile is not None and user.profile not in USER_KINDS:
-        kinds = ", ".join(USER_KINDS)
-        return [
-            unknown(
-                "user kind",
-                user.profile,
-                USER_KINDS,
-                user.where("profile"),
-                extra=f" (profile on Call2Teams is the user kind: {kinds})",
-            )
-        ]
+        hint = did_you_mean(user.profile, USER_KINDS)
+        message = (
+            f'profile "{user.profile}" is not a Call2Teams user kind{hint}; '
+            "use pbx, trunk or internal"
+        )
+        return [InputError(message, user.where("profile"))]
     if user.profile == "internal" and client:
         return [
             InputError(
