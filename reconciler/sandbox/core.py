@@ -90,6 +90,8 @@ class Sandbox:
         self, platform: str, external_id: str, step: Step, idempotency_key: str
     ) -> StepOutcome:
         """Do one step under the platform's rules, once per idempotency key."""
+        if platform not in PLATFORM_MODULES:
+            raise ReconcilerError(f"unknown platform {platform!r}")
         if step.action == "manual":
             # apply never performs a manual step; if asked, nothing is done (a person acts)
             return StepOutcome(status="manual", detail=str(step.params.get("request", "")))

@@ -188,6 +188,8 @@ class SandboxDB:
 
     def ensure_schema(self) -> bool:
         """Create the tables on first use; True when the file was new (caller seeds it)."""
+        if self._version() == SCHEMA_VERSION:
+            return False  # the usual case: no write lock taken just to open the file
         with self.write() as c:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -202,6 +204,17 @@ class SandboxDB:
                     f"reconciler needs {SCHEMA_VERSION}: run `reconciler sandbox reset`"
                 )
             return False
+
+
+    def _version(self) -> int | None:
+        with self.read() as c:
+            exists = c.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+            ).fetchone()
+            if not exists:
+                return None
+            row = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            return int(row["value"]) if row else None
 
 
 def init_meta(c: sqlite3.Connection) -> None:
