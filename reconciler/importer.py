@@ -20,6 +20,8 @@ import yaml
 
 from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount, ActualUser
+from reconciler.sandbox.show import slugify
+from reconciler.sandbox.state import trial_expires_on
 
 SCHEMA_HEADER = "# yaml-language-server: $schema=../schemas/account.schema.json"
 
@@ -131,8 +133,6 @@ def _user_fields(platform: str, user: ActualUser) -> list[tuple[str, str]]:
 
 
 def slug_for(name: str, external_id: str) -> str:
-    from reconciler.sandbox.show import slugify
-
     slug = slugify(name)
     return slug if slug != "account" else slugify(external_id)
 
@@ -145,8 +145,6 @@ def render_account(actual: ActualAccount, catalog: Catalog | None = None,
     for lic in actual.licences:
         product = catalog.product(lic.key) if catalog is not None else None
         if product is not None and product.trial and lic.started_on is not None:
-            from reconciler.sandbox.state import trial_expires_on
-
             end = trial_expires_on(lic.started_on)
             state = "ends" if lic.active else "ended"
             notes[lic.key] = f"  # trial: {state} {end}"
