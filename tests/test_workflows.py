@@ -317,3 +317,19 @@ def test_drift_without_drift_or_issues_touches_nothing(tmp_path: Path) -> None:
     result = r.run(DRIFT_SCRIPT, {"RUN_URL": "u"})
     assert result.returncode == 0
     assert [c[:2] for c in r.calls("gh")] == [["label", "create"], ["issue", "list"]]
+
+
+def test_plan_with_only_a_deleted_account_comments_that_nothing_is_planned(
+    tmp_path: Path,
+) -> None:
+    r = Runner(tmp_path)
+    (tmp_path / "plans").mkdir()
+    deleted = ("old-client  accounts/old-client.yaml  deleted: no longer managed, nothing "
+               "changes on its platform\n")
+    (tmp_path / "plans" / "changed.txt").write_text(deleted)
+    script = step(load(WORKFLOWS / "plan.yml"), "plan", "Nothing to plan")["run"]
+    assert r.run(script, {}).returncode == 0
+    comment = (tmp_path / "plans" / "plan.md").read_text()
+    assert comment == ("### reconciler plan\n\nNo account file to plan in this pull request.\n"
+                       f"\n```\n{deleted}```\n")
+    assert r.summary.read_text() == comment
