@@ -333,3 +333,19 @@ def test_plan_with_only_a_deleted_account_comments_that_nothing_is_planned(
     assert comment == ("### reconciler plan\n\nNo account file to plan in this pull request.\n"
                        f"\n```\n{deleted}```\n")
     assert r.summary.read_text() == comment
+
+
+@pytest.mark.parametrize(("workflow", "job", "env"), [
+    ("plan.yml", "plan", {"BASE": "origin/main"}),
+    ("apply.yml", "changed", {"BEFORE": "0123abc"}),
+])
+def test_changed_accounts_step_fails_when_changed_fails(
+    tmp_path: Path, workflow: str, job: str, env: dict[str, str]
+) -> None:
+    # e.g. a shallow clone without the base commit: the job must stop, not plan nothing
+    r = Runner(tmp_path)
+    r.spec = {"reconciler": {"changed": ["", "error: unknown git ref\n", 1]}}
+    script = step(load(WORKFLOWS / workflow), job, "Changed accounts")["run"]
+    result = r.run(script, env)
+    assert result.returncode == 1
+    assert r.output.read_text() == ""
