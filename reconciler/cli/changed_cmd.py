@@ -35,12 +35,13 @@ def changed(
     Formats:
       text   account, file and why, one per line (deleted files too)
       json   a GitHub Actions matrix: {"include": [{"account": ..., "file": ...}]}
-      files  the account files to plan, one per line
+      files  the account files to plan, one per line (none: nothing to plan;
+             plan without PATHS would plan every account)
 
     \b
     Examples:
       reconciler changed --base origin/main
-      reconciler plan $(reconciler changed --base origin/main --format files)
+      reconciler changed --base origin/main --format files
       reconciler changed --base "$BEFORE" --format json   # strategy.matrix: fromJSON(...)
     """
     if every == (base is not None):
