@@ -40,14 +40,14 @@ def step_names(doc: dict[str, Any], job: str) -> list[str]:
 # --------------------------------------------------------------------------- actionlint
 
 
-def test_there_are_the_four_workflows() -> None:
-    assert sorted(p.name for p in WORKFLOWS.glob("*.y*ml")) == [
-        "apply.yml", "ci.yml", "drift.yml", "plan.yml"]
+def test_the_four_workflows_are_there() -> None:
+    names = {p.name for p in WORKFLOWS.glob("*.y*ml")}
+    assert {"apply.yml", "ci.yml", "drift.yml", "plan.yml"} <= names
 
 
 def test_actionlint_is_clean_on_every_workflow() -> None:
     # run from the repository root so `uses: ./` is checked against action.yml's inputs
-    result = actionlint(*sorted(WORKFLOWS.glob("*.yml")), cwd=ROOT)
+    result = actionlint(*sorted(WORKFLOWS.glob("*.y*ml")), cwd=ROOT)
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
