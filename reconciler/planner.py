@@ -32,13 +32,13 @@ Ids are ``s1``, ``s2``, ... in final order, so the same input always gives the s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.catalog import Catalog
 from reconciler.config import Config
-from reconciler.diff import diff
+from reconciler.diff import AccountChanges, diff
 from reconciler.model import ActualAccount, DesiredAccount
-from reconciler.plan import AccountPlan, Cost, Plan
+from reconciler.plan import AccountPlan, Cost, Plan, Step
 from reconciler.platforms.base import Platform
 from reconciler.policy import evaluate
 from reconciler.sequence import PlanContext, PlatformPlan, total
@@ -75,7 +75,7 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
         platform=desired.platform,
         external_id=desired.external_id,
         fingerprint=actual.fingerprint(),
-        steps=result.steps,
+        steps=_named(result.steps, changes),
         cost=cost,
         warnings=result.warnings,
         blocked=verdicts,
@@ -83,6 +83,14 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
                         for u in changes.unmanaged),
         path=desired.path,
     )
+
+
+def _named(steps: tuple[Step, ...], changes: AccountChanges) -> tuple[Step, ...]:
+    """Each user step carries its user's display name (for rendered plans only)."""
+    names = {ext: u.name for ext, u in changes.actual_users.items()}
+    names.update((u.extension, u.name) for u in changes.users_after)
+    return tuple(replace(s, name=names.get(s.user, "")) if s.user is not None else s
+                 for s in steps)
 
 
 def make_plan(paths: Sequence[str], config: Config, options: PlanOptions = PlanOptions(), *,

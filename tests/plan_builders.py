@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -91,3 +92,25 @@ def steps_add_up(plan: AccountPlan) -> bool:
 def order(order_id: str, licence: str, delta: int, state: str = "approved") -> ChangeOrder:
     return ChangeOrder(order_id=order_id, licence=licence, delta=delta, state=state,
                        submitted_on=date(2026, 2, 20))
+
+
+def perform_all(provider: Any, plan: AccountPlan) -> list[str]:
+    """Do every step of ``plan`` in order through ``provider`` as apply would (manual steps
+    and their dependants skipped; a confirm without an order id takes the one its order
+    step got). Returns the statuses, one per step."""
+    order_ids: dict[str, str] = {}
+    skipped: set[str] = set()
+    statuses: list[str] = []
+    for s in plan.steps:
+        if s.mode == "manual" or skipped & set(s.depends_on):
+            skipped.add(s.id)
+            statuses.append("skipped")
+            continue
+        step = s
+        if s.action == "confirm_order" and "order_id" not in s.params:
+            step = replace(s, params={"order_id": order_ids[s.depends_on[0]]})
+        outcome = provider.perform(plan.external_id, step, f"{plan.account}-{s.id}-{s.action}")
+        if outcome.order_id:
+            order_ids[s.id] = outcome.order_id
+        statuses.append(outcome.status)
+    return statuses

@@ -139,52 +139,41 @@ def _user(
     allowed = cat.products[new_profile].add_ons
     removing = {c.before["add_on"] for c in user_changes if c.kind == "remove_addon"}
     adding = {c.after["add_on"] for c in user_changes if c.kind == "add_addon"}
-    # what the swap would drop anyway needs no step of its own
-    explicit = sorted(a for a in removing if a in allowed or swap is None)
-    remove_refs: dict[str, str] = {}
-    for a in _dependents_first(cat, explicit):
-        waits = [remove_refs[b] for b in explicit if b in remove_refs and a in _requires(cat, b)]
-        out.append(
-            ctx.draft(
-                f"remove:{ext}:{a}",
-                "remove_addon",
-                user=ext,
-                before={"add_on": a},
-                monthly_delta=-cat.add_ons[a].monthly,
-                deps=root + waits,
-                warnings=_data_lost(ext, [a]),
-            )
-        )
-        remove_refs[a] = out[-1].ref
+    # what the swap drops anyway needs no step of its own; a remove that an add-on only
+    # the swap drops still requires must wait for the swap
+    explicit = sorted(a for a in removing if swap is None or a in allowed)
+    present = actual.add_ons - set(explicit)  # at the swap, if every remove went first
+    swap_drops = present - _kept(cat, new_profile, present) if swap is not None else set()
+    after = {a for a in explicit if any(a in _requires(cat, b) for b in swap_drops)}
     lost: frozenset[str] = frozenset()
+    pre = [a for a in explicit if a not in after]
+    remove_refs = _removes(ctx, ext, pre, root, out)
     after_swap = root
     if swap is not None:
         old_profile = swap.before["profile"]
-        before_add_ons = actual.add_ons - set(explicit)
-        dropped = frozenset(a for a in before_add_ons if a not in allowed)
+        before_add_ons = actual.add_ons - set(pre)
+        kept = _kept(cat, new_profile, before_add_ons)
+        dropped = before_add_ons - kept
         lost = dropped - removing
         warnings: list[str] = []
         if cat.is_downgrade(old_profile, new_profile) or dropped:
-            warnings.append(downgrade_warning(cat, ext, old_profile, new_profile, before_add_ons))
+            warnings.append(downgrade_warning(cat, ext, old_profile, new_profile,
+                                              before_add_ons))
             gone = sorted(dropped) + sorted(
-                f for f in cat.products[old_profile].included - cat.products[new_profile].included
+                f for f in cat.products[old_profile].included
+                - cat.products[new_profile].included
             )
             warnings.extend(_data_lost(ext, gone))
-        out.append(
-            ctx.draft(
-                f"swap:{ext}",
-                "change_profile",
-                user=ext,
-                before={"profile": old_profile, "add_ons": sorted(before_add_ons)},
-                after={"profile": new_profile, "add_ons": sorted(before_add_ons - dropped)},
-                monthly_delta=cat.products[new_profile].monthly
-                - cat.products[old_profile].monthly
-                - total(cat.add_ons[a].monthly for a in dropped),
-                deps=root + list(remove_refs.values()),
-                warnings=tuple(warnings),
-            )
-        )
+        out.append(ctx.draft(
+            f"swap:{ext}", "change_profile", user=ext,
+            before={"profile": old_profile, "add_ons": sorted(before_add_ons)},
+            after={"profile": new_profile, "add_ons": sorted(kept)},
+            monthly_delta=cat.products[new_profile].monthly - cat.products[old_profile].monthly
+            - total(cat.add_ons[a].monthly for a in dropped),
+            deps=root + list(remove_refs.values()), warnings=tuple(warnings),
+        ))
         after_swap = [out[-1].ref]
+    _removes(ctx, ext, sorted(after), after_swap, out)
     add_refs: dict[str, str] = {}
     for a in _requirements_first(cat, sorted(adding)):
         waits = [add_refs[b] for b in _requires(cat, a) if b in add_refs]
@@ -213,6 +202,33 @@ def _user(
             )
         )
     return out, lost
+
+
+def _removes(ctx: PlanContext, ext: int, add_ons: list[str], deps: list[str],
+             out: list[Draft]) -> dict[str, str]:
+    """remove_addon drafts, an add-on before the add-ons it requires."""
+    cat = ctx.catalog
+    refs: dict[str, str] = {}
+    for a in _dependents_first(cat, add_ons):
+        waits = [refs[b] for b in add_ons if b in refs and a in _requires(cat, b)]
+        out.append(ctx.draft(
+            f"remove:{ext}:{a}", "remove_addon", user=ext, before={"add_on": a},
+            monthly_delta=-cat.add_ons[a].monthly, deps=deps + waits,
+            warnings=_data_lost(ext, [a]),
+        ))
+        refs[a] = out[-1].ref
+    return refs
+
+
+def _kept(cat: Catalog, profile: str, add_ons: frozenset[str]) -> frozenset[str]:
+    """The add-ons a swap to ``profile`` keeps: those it allows whose required add-ons are
+    kept too (the platform drops the rest)."""
+    kept = frozenset(a for a in add_ons if a in cat.products[profile].add_ons)
+    while True:
+        ok = frozenset(a for a in kept if _requires(cat, a) <= kept)
+        if ok == kept:
+            return kept
+        kept = ok
 
 
 def _requires(cat: Catalog, add_on: str) -> frozenset[str]:

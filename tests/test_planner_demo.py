@@ -1,0 +1,136 @@
+"""End to end over the shipped demo: accounts/ against the sandbox's demo live state."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from plan_builders import cost_of, perform_all, rows, steps_add_up
+
+from reconciler.config import Config
+from reconciler.connect import provider_for
+from reconciler.errors import InputError
+from reconciler.plan import AccountPlan, Plan
+from reconciler.planner import PlanOptions, make_plan
+from reconciler.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+PREMIUM, BASIC = "Premium iPECS ONE USER", "Basic User With VM"
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    shutil.copytree(ROOT / "accounts", tmp_path / "accounts")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RECONCILER_SANDBOX_FAULTS", raising=False)
+    return Config(root=tmp_path)
+
+
+def by_slug(plan: Plan) -> dict[str, AccountPlan]:
+    return {a.account: a for a in plan.accounts}
+
+
+def test_demo_plan_key_steps(demo: Config) -> None:
+    plans = by_slug(make_plan(["accounts"], demo, PlanOptions()))
+    assert sorted(plans) == ["contoso", "northwind", "partner-internal", "vertical-demo"]
+
+    vertical = plans["vertical-demo"]
+    assert [r for r in rows(vertical) if r[1] != "update_user"] == [
+        ("s1", "order_licences", PREMIUM, {"quantity": 2}, {"quantity": 3}, ()),
+        ("s2", "confirm_order", PREMIUM, {}, {"quantity": 3}, ("s1",)),
+        ("s4", "change_profile", 297, {"profile": BASIC}, {"profile": PREMIUM}, ("s2",)),
+        ("s5", "return_licences", BASIC, {"quantity": 3}, {"quantity": 2}, ("s4",)),
+        ("s6", "confirm_order", BASIC, {}, {"quantity": 2}, ("s5",)),
+    ]
+    assert rows(vertical)[2] == ("s3", "update_user", 202, {"name": "Sales"},
+                                 {"name": "Sales Desk"}, ())
+    assert cost_of(vertical) == ("90.00", "98.00", "8.00", "0.00")
+
+    northwind = plans["northwind"]
+    swaps = {s.user: s for s in northwind.steps if s.action == "change_profile"}
+    assert (swaps[1003].before, swaps[1003].after) == (
+        {"profile": "telephony", "add_ons": []}, {"profile": "essentials", "add_ons": []})
+    assert swaps[1006].after == {"profile": "standard",
+                                 "add_ons": ["call-recording", "recording-archive"]}
+    assert swaps[1006].warnings == (
+        "downgrade of 1006 from Advanced CLOUD to Standard CLOUD loses add-on Contact Center "
+        "Agent and included feature Video Meetings",)
+    new = next(s for s in northwind.steps if s.action == "create_user")
+    assert (new.user, str(new.one_time)) == (1007, "45.00")
+    assert northwind.unmanaged == ({"extension": 1099, "name": "Old Conference Room",
+                                    "profile": "courtesy"},)
+    assert [(v.policy, v.blocking) for v in northwind.blocked] == [("prune", False)]
+
+    contoso = plans["contoso"]
+    assert rows(contoso) == [
+        ("s1", "order_licences", "C2TU25", {"quantity": 25}, {"quantity": 30}, ()),
+    ]
+    assert contoso.steps[0].label == "Amend Subscription"
+    assert len(contoso.warnings) == 1
+    assert contoso.warnings[0].startswith("trial C2TUT expires on ")
+    assert contoso.warnings[0].endswith("(in 5 days); trials cannot be extended: move its "
+                                        "users to a paid SKU before then")
+
+    internal = plans["partner-internal"]
+    assert [(s.action, s.mode, dict(s.params)) for s in internal.steps] == [
+        ("manual", "manual", {"request": "Please amend subscription C2TU-I25 on account "
+                                         "C2T-00001 (Partner Internal) from 10 to 12 licences."}),
+    ]
+    plan = make_plan(["accounts"], demo, PlanOptions())
+    assert not plan.is_blocked
+    assert all(steps_add_up(a) for a in plan.accounts)
+
+
+def test_only_one_account(demo: Config) -> None:
+    plan = make_plan(["accounts"], demo, PlanOptions(), account="contoso")
+    assert [a.account for a in plan.accounts] == ["contoso"]
+
+
+def test_fingerprint_is_of_the_state_read(demo: Config) -> None:
+    plan = by_slug(make_plan(["accounts"], demo, PlanOptions()))
+    actual = provider_for("call2teams", demo).read_account("C2T-10042")
+    assert plan["contoso"].fingerprint == actual.fingerprint()
+
+
+def test_monthly_before_is_what_the_sandbox_bills(demo: Config) -> None:
+    box = Sandbox.open(demo)
+    try:
+        for a in make_plan(["accounts"], demo, PlanOptions()).accounts:
+            assert a.cost.monthly_before == box.billed_monthly(a.platform, a.external_id), \
+                a.account
+    finally:
+        box.close()
+
+
+def test_applying_the_demo_plan_bills_monthly_after_and_converges(demo: Config) -> None:
+    box = Sandbox.open(demo)
+    try:
+        for a in make_plan(["accounts"], demo, PlanOptions()).accounts:
+            statuses = perform_all(provider_for(a.platform, demo), a)
+            assert "skipped" not in statuses or a.account == "partner-internal"
+            if a.account != "partner-internal":
+                assert box.billed_monthly(a.platform, a.external_id) == a.cost.monthly_after
+        again = by_slug(make_plan(["accounts"], demo, PlanOptions()))
+        assert [a for a, p in again.items() if p.steps] == ["partner-internal"]
+        # the one-time charges the sandbox billed are the plan's
+        charged = sum(float(c["amount"]) for c in box.charges("mitel-connect", "CC-104233"))
+        assert charged == 45.0
+    finally:
+        box.close()
+
+
+def test_declared_count_below_unmanaged_need_is_an_error_at_plan_time(demo: Config) -> None:
+    path = Path("accounts/vertical-demo.yaml")
+    text = path.read_text().replace("  - extension: 250\n    name: After Hours Voicemail\n"
+                                    "    site: Vertical Demo\n    profile: Stand Alone VM\n", "")
+    text = text.replace("# licences omitted: the pool is exactly what the users below need\n",
+                        "licences:\n  Stand Alone VM: 0\n  Premium iPECS ONE USER: 3\n"
+                        "  Basic User With VM: 2\n")
+    path.write_text(text)
+    with pytest.raises(InputError) as e:
+        make_plan(["accounts"], demo, PlanOptions(), account="vertical-demo")
+    assert str(e.value).startswith("accounts/vertical-demo.yaml:")
+    assert str(e.value).endswith(
+        "licences: Stand Alone VM is 0, but the users need 1 (1 of them unmanaged on the "
+        "platform: mark them absent: true, set policy.prune: true or raise the count)")
