@@ -20,6 +20,7 @@ from reconciler.money import money
 from reconciler.platforms import PLATFORMS
 from reconciler.platforms.common_rules import unknown
 from reconciler.schema import load_document
+from reconciler.yamlload import MarkedDict
 
 __all__ = ["PriceBook", "load_catalogs", "load_pricebook", "pricebook_path"]
 
@@ -60,7 +61,7 @@ def load_pricebook(path: str | os.PathLike[str], *, display_name: str | None = N
             ("products", catalog.products, _product_word(platform)),
             ("add_ons", catalog.add_ons, "add-on"),
         ):
-            entries = raw.get(part) or {}
+            entries: MarkedDict = raw.get(part) or MarkedDict()
             prices: dict[str, dict[str, Decimal]] = {}
             for key, price in entries.items():
                 if key not in known:

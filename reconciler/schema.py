@@ -327,7 +327,7 @@ def _expected(schema: dict[str, Any]) -> str:
     if isinstance(kinds, str):
         return _TYPE_WORDS.get(kinds, kinds)
     if isinstance(kinds, list):
-        return " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)
+        return " or ".join(_TYPE_WORDS.get(str(k), str(k)) for k in kinds)
     return "something else"
 
 
