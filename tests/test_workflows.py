@@ -93,8 +93,10 @@ def test_plan_comments_once_and_fails_only_after_commenting() -> None:
     plan = load(WORKFLOWS / "plan.yml")
     assert step_names(plan, "plan") == [
         "actions/checkout@v6", "Validate", "Changed accounts", "Plan", "Nothing to plan",
-        "Plan comment", "Upload plans", "Fail when the plan is blocked or failed"]
-    assert step(plan, "plan", "Validate")["with"] == {"command": "validate", "format": "github"}
+        "Invalid files", "Plan comment", "Upload plans",
+        "Fail when the files are invalid or the plan is blocked"]
+    assert step(plan, "plan", "Validate")["with"] == {"command": "validate", "format": "github",
+                                                      "fail": "false"}
     run_plan = step(plan, "plan", "Plan")
     assert run_plan["with"]["fail"] == "false"
     assert run_plan["with"]["extra-args"] == "-o plans/plan.json --detailed-exitcode"
@@ -103,8 +105,10 @@ def test_plan_comments_once_and_fails_only_after_commenting() -> None:
     assert re.fullmatch(r"marocchino/sticky-pull-request-comment@v\d+\.\d+\.\d+", comment["uses"])
     assert comment["with"] == {"header": "reconciler-plan", "path": "plans/plan.md"}
     assert step(plan, "plan", "Upload plans")["with"]["path"] == "plans/"
-    assert step(plan, "plan", "Fail when the plan is blocked or failed")["if"] == (
-        "steps.plan.outputs.exit-code == '1'")
+    assert step(plan, "plan", "Fail when the files are invalid or the plan is blocked")["if"] == (
+        "steps.validate.outputs.exit-code != '0' || steps.plan.outputs.exit-code == '1'")
+    for name in ("Plan comment", "Upload plans"):  # whatever happened above
+        assert "if" not in step(plan, "plan", name)
     checkout = plan["jobs"]["plan"]["steps"][0]
     assert checkout["with"] == {"fetch-depth": 0}
 
@@ -349,3 +353,29 @@ def test_changed_accounts_step_fails_when_changed_fails(
     result = r.run(script, env)
     assert result.returncode == 1
     assert r.output.read_text() == ""
+
+
+def test_plan_with_invalid_files_replaces_the_old_plan_comment_with_the_errors(
+    tmp_path: Path,
+) -> None:
+    r = Runner(tmp_path)
+    error = 'accounts/a.yaml:5:11: unknown platform "ipecs-clod" (did you mean "ipecs-cloud"?)\n'
+    r.spec = {"reconciler": {"validate": [error, "1 error in 1 file\n", 1]}}
+    script = step(load(WORKFLOWS / "plan.yml"), "plan", "Invalid files")["run"]
+    assert r.run(script, {}).returncode == 0
+    comment = (tmp_path / "plans" / "plan.md").read_text()
+    assert comment == (
+        "### reconciler plan\n\n**No plan: the account files are not valid.** Each error is "
+        "marked on its file and line (Files changed tab):\n\n"
+        f"```\n{error}1 error in 1 file\n```\n")
+
+
+@pytest.mark.parametrize(("validate", "fails"), [
+    ("0", "reconciler plan exited 1"), ("1", "the account files are not valid")])
+def test_plan_fails_last_saying_why(tmp_path: Path, validate: str, fails: str) -> None:
+    r = Runner(tmp_path)
+    last = step(load(WORKFLOWS / "plan.yml"), "plan",
+                "Fail when the files are invalid or the plan is blocked")
+    result = r.run(last["run"], {"VALIDATE": validate})
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"::error::{fails}")
