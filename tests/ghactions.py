@@ -45,6 +45,16 @@ def action_env(**inputs: str) -> dict[str, str]:
     return {**defaults, **inputs}
 
 
+def action_env_for(uses_step: dict[str, Any], **expressions: str) -> dict[str, str]:
+    """The action's environment for a workflow step's ``with:``; ``expressions`` give the
+    values of inputs written as ``${{ ... }}`` (by env name: PATHS=...)."""
+    given = {name.upper().replace("-", "_"): str(value)
+             for name, value in uses_step.get("with", {}).items()}
+    unresolved = sorted(k for k, v in given.items() if "${{" in v and k not in expressions)
+    assert not unresolved, f"give a value for {unresolved}"
+    return action_env(**{**given, **expressions})
+
+
 STUB = """#!{python}
 import json, os, sys
 log = os.environ["STUB_LOG"]

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from ghactions import ROOT, WORKFLOWS, Runner, action_env, action_script, load, step
+from ghactions import ROOT, WORKFLOWS, Runner, action_env_for, action_script, load, step
 
 ACCOUNT_FILE = "accounts/vertical-demo.yaml"
 INTERNAL_FILE = "accounts/partner-internal.yaml"  # its plan is a Service Desk request
@@ -73,7 +73,7 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
     assert reset.returncode == 0, reset.stderr
 
     # ---- pull request (plan.yml) --------------------------------------------------
-    validate = r.run(action, action_env(COMMAND="validate", FORMAT="github"))
+    validate = r.run(action, action_env_for(step(plan_wf, "plan", "Validate")))
     assert (validate.returncode, r.outputs()["exit-code"]) == (0, "0"), validate.stdout
 
     changed = r.run(step(plan_wf, "plan", "Changed accounts")["run"], {"BASE": first})
@@ -83,11 +83,8 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
         f"partner-internal  {INTERNAL_FILE}  modified\n"
         f"vertical-demo     {ACCOUNT_FILE}     modified\n")
 
-    inputs = step(plan_wf, "plan", "Plan")["with"]
-    plan = r.run(action, action_env(
-        COMMAND="plan", PATHS=r.outputs()["files"], FORMAT=inputs["format"],
-        EXTRA_ARGS=inputs["extra-args"], OUTPUT=inputs["output"], SUMMARY=inputs["summary"],
-        FAIL=inputs["fail"]))
+    plan = r.run(action, action_env_for(step(plan_wf, "plan", "Plan"),
+                                        PATHS=r.outputs()["files"]))
     assert plan.returncode == 0, plan.stderr
     assert r.outputs()["exit-code"] == "2", (root / "plans" / "plan.md").read_text()
     comment = (root / "plans" / "plan.md").read_text()
@@ -105,13 +102,11 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
     assert matrix == {"include": [{"account": "partner-internal", "file": INTERNAL_FILE},
                                   {"account": "vertical-demo", "file": ACCOUNT_FILE}]}
 
-    inputs = step(apply_wf, "apply", "Apply")["with"]
     results: dict[str, tuple[str, str, str]] = {}
     for entry in matrix["include"]:  # one job per account
         r.summary.write_text("")
-        applied = r.run(action, action_env(
-            COMMAND="apply", PATHS=entry["file"], EXTRA_ARGS=inputs["extra-args"],
-            SUMMARY=inputs["summary"]))
+        applied = r.run(action, action_env_for(step(apply_wf, "apply", "Apply"),
+                                               PATHS=entry["file"]))
         assert applied.returncode == 0, applied.stdout + applied.stderr  # never red for 3
         results[entry["account"]] = (r.outputs()["exit-code"], applied.stdout,
                                      r.summary.read_text())
