@@ -71,15 +71,36 @@ def test_mitel_every_user_is_checked(validate: Validate) -> None:
 # --------------------------------------------------------------------------- ipecs
 
 
-def test_ipecs_counts_ignore_absent_users_and_missing_keys(validate: Validate) -> None:
+def test_ipecs_counts_ignore_absent_users(validate: Validate) -> None:
     body = (
         "licences:\n  Basic User With VM: 1\n"
         "users:\n"
         "  - {extension: 101, profile: Basic User With VM}\n"
         "  - {extension: 102, profile: Basic User With VM, absent: true}\n"
-        "  - {extension: 103, profile: Stand Alone VM}\n"
     )
     assert validate("ipecs-cloud", body) == []
+
+
+def test_ipecs_declared_licences_are_the_whole_pool(validate: Validate) -> None:
+    body = (
+        "licences:\n  Basic User With VM: 1\n"
+        "users:\n"
+        "  - {extension: 101, profile: Basic User With VM}\n"
+        "  - {extension: 103, profile: Stand Alone VM}\n"
+        "  - {extension: 104, profile: Stand Alone VM}\n"
+    )
+    assert validate("ipecs-cloud", body) == [
+        "6:1: licences: Stand Alone VM is not listed, but 2 users are on it; add "
+        '"Stand Alone VM: 2" (a declared licences mapping is the whole pool)'
+    ]
+
+
+def test_empty_licences_means_none(validate: Validate) -> None:
+    body = "licences: {}\nusers:\n  - {extension: 101, profile: Stand Alone VM}\n"
+    assert validate("ipecs-cloud", body) == [
+        "6:1: licences: Stand Alone VM is not listed, but 1 user is on it; add "
+        '"Stand Alone VM: 1" (a declared licences mapping is the whole pool)'
+    ]
 
 
 def test_ipecs_one_user_over_the_count(validate: Validate) -> None:

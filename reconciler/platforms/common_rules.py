@@ -7,7 +7,7 @@ raises. Each is O(users).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 
 from reconciler.catalog import did_you_mean
 from reconciler.errors import InputError
@@ -120,31 +120,45 @@ def _site_needed(account: DesiredAccount, mark: Mark) -> InputError:
 
 
 def check_licence_counts(account: DesiredAccount, needs: Mapping[str, int]) -> list[InputError]:
-    """A declared count is at least what the declared, present users need (``needs``:
-    licence key -> users on it). A key left out of ``licences`` is not checked: its target
-    is exactly what the users need."""
+    """A declared ``licences`` mapping is the whole pool (as the diff reads it): each
+    package or SKU the present users are on is listed, with at least their number
+    (``needs``: licence key -> users on it)."""
     if account.licences is None:
         return []
     errors: list[InputError] = []
     for key, count in account.licences.items():
         need = needs.get(key, 0)
         if count < need:
-            users = "user" if need == 1 else "users"
             errors.append(
                 InputError(
-                    f"licences: {key}: {count} is fewer than the {need} {users} on it; "
+                    f"licences: {key}: {count} is fewer than the {_users(need)} on it; "
                     f"declare at least {need} or move users off it",
                     account.where(f"licences.{key}"),
+                )
+            )
+    for key, need in sorted(needs.items()):
+        if key not in account.licences:
+            errors.append(
+                InputError(
+                    f"licences: {key} is not listed, but {_users(need)} "
+                    f'{"is" if need == 1 else "are"} on it; add "{key}: {need}" '
+                    "(a declared licences mapping is the whole pool)",
+                    account.where("licences"),
                 )
             )
     return errors
 
 
-def count_needs(account: DesiredAccount, field: str) -> dict[str, int]:
-    """Present users per value of ``field`` ("profile" on iPECS, "licence" on Call2Teams)."""
+def _users(n: int) -> str:
+    return f"{n} user" if n == 1 else f"{n} users"
+
+
+def count_needs(account: DesiredAccount, field: str, known: Container[str]) -> dict[str, int]:
+    """Present users per value of ``field`` ("profile" on iPECS, "licence" on Call2Teams);
+    values not in ``known`` are left out (they are reported as unknown already)."""
     needs: dict[str, int] = {}
     for user in account.users:
         key = getattr(user, field)
-        if key is not None and not user.absent:
+        if key is not None and key in known and not user.absent:
             needs[key] = needs.get(key, 0) + 1
     return needs

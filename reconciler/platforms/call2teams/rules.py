@@ -25,7 +25,8 @@ SKU_FAMILY = {"pbx": "C2TU", "trunk": "T2TU", "internal": "C2TU-I"}
 
 
 def complete(account: DesiredAccount, catalog: Catalog) -> tuple[DesiredAccount, list[InputError]]:
-    """Fill in a user's subscription from the file where it is unambiguous.
+    """Fill in a user's subscription from the file where it is unambiguous (assumed: our
+    convenience; the platform itself always asks which subscription).
 
     * ``licence`` left out: the account's only declared non-trial SKU of the user's kind.
     * ``profile`` left out but ``licence`` given: the kind that SKU serves.
@@ -80,7 +81,9 @@ def validate(account: DesiredAccount, catalog: Catalog) -> list[InputError]:
     for user in account.users:
         errors.extend(_check_user(user, catalog, client))
     if known_licences:
-        errors.extend(check_licence_counts(account, count_needs(account, "licence")))
+        errors.extend(
+            check_licence_counts(account, count_needs(account, "licence", catalog.products))
+        )
     return errors
 
 

@@ -23,7 +23,8 @@ from reconciler.platforms.common_rules import (
 
 def complete(account: DesiredAccount, catalog: Catalog) -> tuple[DesiredAccount, list[InputError]]:
     """Fill in what the file may leave out: a user without ``site`` in an account with
-    exactly one site belongs to that site (the seed's single-site customers)."""
+    exactly one site belongs to that site (assumed: the seed's customer has one site, and
+    the portal requires a site on every user)."""
     if len(account.sites) != 1 or all(u.site is not None for u in account.users):
         return account, []
     only = account.sites[0].name
@@ -44,5 +45,7 @@ def validate(account: DesiredAccount, catalog: Catalog) -> list[InputError]:
         if user.profile is not None and user.profile not in catalog.products:
             errors.append(unknown("package", user.profile, catalog.products, user.where("profile")))
     if known_licences:
-        errors.extend(check_licence_counts(account, count_needs(account, "profile")))
+        errors.extend(
+            check_licence_counts(account, count_needs(account, "profile", catalog.products))
+        )
     return errors

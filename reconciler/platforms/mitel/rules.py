@@ -15,6 +15,7 @@ from reconciler.platforms.common_rules import check_extensions, check_sites, unk
 
 def validate(account: DesiredAccount, catalog: Catalog) -> list[InputError]:
     errors = check_extensions(account) + check_sites(account)
+    # (assumed) Connect CLOUD bills each profile per user; the seed shows no licence pool
     if account.licences is not None:
         errors.append(
             InputError(
