@@ -200,7 +200,7 @@ def _build(
                     where,
                 )
             )
-            continue
+            first, last = last, first  # reported once; the rules check users against it
         sites.append(Site(str(site_name), first, last))
     licences = None
     if "licences" in doc:
