@@ -222,7 +222,7 @@ class Applier:
                 lock = self.store.acquire(account.account)
                 stack.callback(self.store.release, lock)
             for account in todo:
-                actual = self._read(providers(account.platform), account.external_id)
+                actual = self.read(providers(account.platform), account.external_id)
                 if actual.fingerprint() != account.fingerprint:
                     raise StalePlan(
                         "plan is stale: the platform changed since the plan was made "
@@ -257,7 +257,7 @@ class Applier:
             if replan is None or not done or unfinished:
                 break
             try:
-                fresh = replan(plan.account, self._read(provider, plan.external_id))
+                fresh = replan(plan.account, self.read(provider, plan.external_id))
             except ReconcilerError as e:
                 return AccountReport(
                     plan.account, plan.platform, tuple(results), 0, f"cannot check: {e}"
@@ -371,7 +371,7 @@ class Applier:
         deadline = self.clock() + self.settings.wait_seconds
         while True:
             try:
-                actual = self._read(provider, plan.external_id)
+                actual = self.read(provider, plan.external_id)
             except RetriesExhausted as e:
                 return StepResult(step, "failed-transient", str(e), order_id=order_id)
             except ReconcilerError as e:
@@ -407,7 +407,8 @@ class Applier:
 
     # ------------------------------------------------------------------ helpers
 
-    def _read(self, provider: Provider, external_id: str) -> ActualAccount:
+    def read(self, provider: Provider, external_id: str) -> ActualAccount:
+        """The account's actual state, transient failures retried."""
         return call_with_retry(
             lambda: provider.read_account(external_id),
             self.settings.retry,

@@ -7,17 +7,18 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 
-from reconciler.apply import Applier, ApplySettings, Replan
+from reconciler.apply import Applier, ApplySettings
 from reconciler.config import Config
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.model import ActualAccount
 from reconciler.plan import AccountPlan, Plan
+from reconciler.planner import PlanOptions
 from reconciler.progress import make_progress, report_lines
 from reconciler.provider import Provider
+from reconciler.render import render
 from reconciler.state import JournalEntry, NotLocked, StateStore
 
 from .options import account_option, config_option, format_option
@@ -64,24 +65,37 @@ def _providers(config: Config) -> Callable[[str], Provider]:
     return get
 
 
-def _replan(paths: Sequence[str], config: Config, options: Any, account: str | None) -> Replan:
-    """A fresh plan of one account from a state read under its lock (level-triggered)."""
-    from reconciler.accounts import load_accounts
-    from reconciler.planner import plan_account
-    from reconciler.platforms import get as get_platform
-    from reconciler.pricebook import load_catalogs
+class _Planner:
+    """Plans accounts from their files: once to show the plan, then again for each state
+    read under the account's lock (level-triggered). Reads go through apply's retries, so a
+    transient failure while planning does not end the run."""
 
-    desired = {d.slug: d for d in load_accounts(list(paths), config, only=account)}
-    catalogs = load_catalogs(config)
+    def __init__(
+        self, paths: Sequence[str], config: Config, options: PlanOptions, account: str | None
+    ) -> None:
+        from reconciler.accounts import load_accounts
+        from reconciler.pricebook import load_catalogs
 
-    def replan(slug: str, actual: ActualAccount) -> AccountPlan:
-        d = desired[slug]
-        result: AccountPlan = plan_account(
-            d, actual, catalogs[d.platform], get_platform(d.platform), options
+        self.desired = {d.slug: d for d in load_accounts(list(paths), config, only=account)}
+        self.catalogs = load_catalogs(config)
+        self.options = options
+
+    def plan(self, applier: Applier, providers: Callable[[str], Provider]) -> Plan:
+        return Plan(
+            tuple(
+                self(slug, applier.read(providers(d.platform), d.external_id))
+                for slug, d in self.desired.items()
+            )
         )
-        return result
 
-    return replan
+    def __call__(self, slug: str, actual: ActualAccount) -> AccountPlan:
+        from reconciler.planner import plan_account
+        from reconciler.platforms import PLATFORMS
+
+        d = self.desired[slug]
+        return plan_account(
+            d, actual, self.catalogs[d.platform], PLATFORMS[d.platform], self.options
+        )
 
 
 def _is_plan_file(target: Sequence[str]) -> bool:
@@ -136,48 +150,59 @@ def apply(
     """
     config = _config(config_path)
     out = click.get_text_stream("stdout")
-    replan: Replan | None = None
+    providers = _providers(config)
+    planner: _Planner | None = None
+    saved: Plan | None = None
     if _is_plan_file(target):
-        from reconciler.planio import load_plan
-
         if allow_downgrade or force:
             raise click.UsageError(
                 "--allow-downgrade and --force are planning options; plan again with them"
             )
-        plan = load_plan(target[0])
-        if account is not None:
-            plan = plan.only(account)
-            if not plan.accounts:
-                raise ReconcilerError(f"account {account} is not in the plan {target[0]}")
-        _refuse_blocked(plan)
+        saved = _load_saved(target[0], account)
     else:
-        from reconciler.planner import PlanOptions, make_plan
-        from reconciler.render import render
-
-        paths = list(target or DEFAULT_PATHS)
         options = PlanOptions(allow_downgrade=allow_downgrade, force=force)
-        plan = make_plan(paths, config, options, account=account)
-        render(plan, "text", out)
-        _refuse_blocked(plan)
-        if plan.has_changes and not auto_approve:
-            if not stdin_is_tty():
-                raise NotConfirmed(
-                    "refusing to apply without confirmation: no terminal to ask on; "
-                    "pass --auto-approve or apply a reviewed saved plan"
-                )
-            steps = sum(len(a.steps) for a in plan.accounts)
-            if not click.confirm(f"Apply {steps} step(s)?", default=False):
-                click.echo("nothing applied", err=True)
-                return int(ExitCode.ERROR)
-        replan = _replan(paths, config, options, account)
+        planner = _Planner(target or DEFAULT_PATHS, config, options, account)
     with StateStore(_state_path(config)) as store:
         applier = Applier(
             store, make_progress(out), settings=ApplySettings(wait_seconds=wait_seconds)
         )
-        report = applier.apply(plan, _providers(config), replan=replan)
+        if planner is not None:
+            plan = planner.plan(applier, providers)
+            render(plan, "text", out)
+            _refuse_blocked(plan)
+            if plan.has_changes and not auto_approve and not _confirmed(plan):
+                click.echo("nothing applied", err=True)
+                return int(ExitCode.ERROR)
+            click.echo("", out)
+        else:
+            assert saved is not None
+            plan = saved
+            _refuse_blocked(plan)
+        report = applier.apply(plan, providers, replan=planner)
     for line in report_lines(report):
         click.echo(line, out)
     return int(report.exit_code)
+
+
+def _load_saved(path: str, account: str | None) -> Plan:
+    from reconciler.planio import load_plan
+
+    plan = load_plan(path)
+    if account is not None:
+        plan = plan.only(account)
+        if not plan.accounts:
+            raise ReconcilerError(f"account {account} is not in the plan {path}")
+    return plan
+
+
+def _confirmed(plan: Plan) -> bool:
+    if not stdin_is_tty():
+        raise NotConfirmed(
+            "refusing to apply without confirmation: no terminal to ask on; "
+            "pass --auto-approve or apply a reviewed saved plan"
+        )
+    steps = sum(len(a.steps) for a in plan.accounts)
+    return click.confirm(f"Apply {steps} step(s)?", default=False)
 
 
 @click.command("history")
