@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.config import Config, ProviderConfig
+from reconciler.model import ActualUser, Licence
 from reconciler.plan import Step
 from reconciler.provider import StepOutcome
 from reconciler.sandbox import Sandbox
@@ -32,3 +33,16 @@ def do(box: Sandbox, platform: str, external_id: str, s: Step,
        key: str | None = None) -> StepOutcome:
     """Perform ``s`` with a fresh idempotency key unless one is given."""
     return box.perform(platform, external_id, s, key or f"key-{s.id}")
+
+
+def user_at(box: Sandbox, platform: str, external_id: str, extension: int) -> ActualUser:
+    """The live user at ``extension`` (the test fails when there is none)."""
+    user = box.read_account(platform, external_id).user(extension)
+    assert user is not None, f"no user {extension}"
+    return user
+
+
+def licence_at(box: Sandbox, platform: str, external_id: str, key: str) -> Licence:
+    licence = box.read_account(platform, external_id).licence(key)
+    assert licence is not None, f"no licence {key}"
+    return licence

@@ -6,9 +6,10 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sandbox_helpers import C2T, CONTOSO, PARTNER, do, step
+from sandbox_helpers import C2T, CONTOSO, PARTNER, do, licence_at, step, user_at
 
 from reconciler.errors import PlatformError
+from reconciler.provider import StepOutcome
 from reconciler.sandbox import Sandbox
 
 
@@ -17,7 +18,8 @@ def subs(box: Sandbox, account: str = CONTOSO) -> dict[str, tuple[int, bool]]:
             for lic in box.read_account(C2T, account).licences}
 
 
-def amend(box: Sandbox, sku: str, before: int, after: int, account: str = CONTOSO):  # type: ignore[no-untyped-def]
+def amend(box: Sandbox, sku: str, before: int, after: int,
+          account: str = CONTOSO) -> StepOutcome:
     action = "order_licences" if after > before else "return_licences"
     return do(box, C2T, account, step(action, licence=sku, before={"quantity": before},
                                       after={"quantity": after}))
@@ -63,7 +65,7 @@ def test_internal_users_may_take_an_internal_licence_on_the_internal_account(
 ) -> None:
     do(sandbox, C2T, PARTNER, step("create_user", user=103, after={
         "name": "Partner Ops", "profile": "internal", "licence": "C2TU-I25"}))
-    assert sandbox.read_account(C2T, PARTNER).user(103).licence == "C2TU-I25"
+    assert user_at(sandbox, C2T, PARTNER, 103).licence == "C2TU-I25"
 
 
 def test_internal_licences_never_on_a_client_account(sandbox: Sandbox) -> None:
@@ -109,7 +111,7 @@ def test_tier_move_order_new_move_users_return_old(sandbox: Sandbox) -> None:
     amend(sandbox, "T2TU1", 2, 0)  # 0 cancels the subscription
     assert "T2TU1" not in subs(sandbox)
     assert subs(sandbox)["T2TU25"] == (2, True)
-    assert sandbox.read_account(C2T, CONTOSO).user(2801).licence == "T2TU25"
+    assert user_at(sandbox, C2T, CONTOSO, 2801).licence == "T2TU25"
 
 
 def test_returning_a_subscription_users_still_hold_is_refused(sandbox: Sandbox) -> None:
@@ -119,11 +121,11 @@ def test_returning_a_subscription_users_still_hold_is_refused(sandbox: Sandbox) 
 
 
 def test_a_trial_is_cancelled_30_days_after_it_started(sandbox: Sandbox) -> None:
-    started = sandbox.read_account(C2T, CONTOSO).licence("C2TUT").started_on
+    started = licence_at(sandbox, C2T, CONTOSO, "C2TUT").started_on
     assert started == date(2026, 10, 8)
     sandbox.advance_clock(4)  # day 29
     assert subs(sandbox)["C2TUT"] == (2, True)
-    assert sandbox.read_account(C2T, CONTOSO).user(2901).active
+    assert user_at(sandbox, C2T, CONTOSO, 2901).active
     sandbox.advance_clock(1)  # day 30: cancelled, its users lose service
     state = sandbox.read_account(C2T, CONTOSO)
     assert state.today == date(2026, 11, 7)
@@ -137,16 +139,16 @@ def test_a_trial_is_cancelled_30_days_after_it_started(sandbox: Sandbox) -> None
             "name": "Pilot Three", "profile": "pbx", "licence": "C2TUT"}))
     # the users can be moved to a paid subscription, then the trial cancelled
     do(sandbox, C2T, CONTOSO, step("change_profile", user=2901, after={"licence": "C2TU25"}))
-    assert sandbox.read_account(C2T, CONTOSO).user(2901).active
+    assert user_at(sandbox, C2T, CONTOSO, 2901).active
 
 
 def test_a_new_trial_starts_on_the_sandbox_clock(sandbox: Sandbox) -> None:
     sandbox.advance_clock(3)
     amend(sandbox, "T2TUT", 0, 1)
-    lic = sandbox.read_account(C2T, CONTOSO).licence("T2TUT")
+    lic = licence_at(sandbox, C2T, CONTOSO, "T2TUT")
     assert (lic.started_on, lic.active) == (date(2026, 11, 5), True)
     sandbox.advance_clock(30)
-    assert sandbox.read_account(C2T, CONTOSO).licence("T2TUT").active is False
+    assert licence_at(sandbox, C2T, CONTOSO, "T2TUT").active is False
 
 
 def test_an_expired_trial_is_not_billed(sandbox: Sandbox) -> None:

@@ -4,7 +4,19 @@ nothing more (no second user, order or charge)."""
 from __future__ import annotations
 
 import pytest
-from sandbox_helpers import C2T, CONTOSO, IPECS, MITEL, NORTHWIND, PREMIUM, VERTICAL, do, step
+from sandbox_helpers import (
+    C2T,
+    CONTOSO,
+    IPECS,
+    MITEL,
+    NORTHWIND,
+    PREMIUM,
+    VERTICAL,
+    do,
+    licence_at,
+    step,
+    user_at,
+)
 
 from reconciler.errors import PlatformError
 from reconciler.sandbox import Sandbox
@@ -37,7 +49,7 @@ def test_same_key_twice_one_amend(sandbox: Sandbox) -> None:
     do(sandbox, C2T, CONTOSO, step("return_licences", licence="C2TU25",
                                    before={"quantity": 30}, after={"quantity": 28}))
     do(sandbox, C2T, CONTOSO, s, key="k-amend")
-    assert sandbox.read_account(C2T, CONTOSO).licence("C2TU25").quantity == 28
+    assert licence_at(sandbox, C2T, CONTOSO, "C2TU25").quantity == 28
 
 
 def test_a_key_used_for_another_request_is_refused(sandbox: Sandbox) -> None:
@@ -58,7 +70,7 @@ def test_a_refused_write_leaves_its_key_unused(sandbox: Sandbox) -> None:
     do(sandbox, IPECS, VERTICAL, step("confirm_order", licence=PREMIUM,
                                       params={"order_id": order.order_id}))
     assert do(sandbox, IPECS, VERTICAL, s, key="k-cp").status == "done"
-    assert sandbox.read_account(IPECS, VERTICAL).user(297).profile == PREMIUM
+    assert user_at(sandbox, IPECS, VERTICAL, 297).profile == PREMIUM
 
 
 def test_a_write_needs_a_key(sandbox: Sandbox) -> None:

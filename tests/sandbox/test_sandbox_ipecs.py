@@ -6,10 +6,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import BASIC, IPECS, PREMIUM, VERTICAL, VM, do, open_with, step
+from sandbox_helpers import BASIC, IPECS, PREMIUM, VERTICAL, VM, do, open_with, step, user_at
 
 from reconciler.errors import ConfigError, PlatformError
 from reconciler.model import ActualAccount
+from reconciler.plan import Step
 from reconciler.sandbox import Sandbox
 
 
@@ -44,7 +45,7 @@ def test_the_seed_upgrade_order_change_package_return(sandbox: Sandbox) -> None:
     confirm(sandbox, PREMIUM, first)
     do(sandbox, IPECS, VERTICAL, step("change_profile", user=297,
                                       before={"profile": BASIC}, after={"profile": PREMIUM}))
-    assert read(sandbox).user(297).profile == PREMIUM
+    assert user_at(sandbox, IPECS, VERTICAL, 297).profile == PREMIUM
     # the old licence stays in the pool, billed, until returned
     assert pool(sandbox) == {BASIC: 3, PREMIUM: 3, VM: 1}
     assert sandbox.billed_monthly(IPECS, VERTICAL) == Decimal("112.00")
@@ -65,7 +66,7 @@ def test_change_package_needs_a_free_licence(sandbox: Sandbox) -> None:
         "No available licence: Premium iPECS ONE USER (0); 2 of 2 licence(s) are assigned. "
         "Add the user type with a change order first"
     )
-    assert read(sandbox).user(297).profile == BASIC
+    assert user_at(sandbox, IPECS, VERTICAL, 297).profile == BASIC
 
 
 def test_a_new_user_needs_a_free_licence(sandbox: Sandbox) -> None:
@@ -76,7 +77,7 @@ def test_a_new_user_needs_a_free_licence(sandbox: Sandbox) -> None:
     confirm(sandbox, BASIC, order_id)
     do(sandbox, IPECS, VERTICAL, step("create_user", user=212,
                                       after={"name": "Yard", "profile": BASIC}))
-    assert read(sandbox).user(212).site == "Vertical Demo"  # the only site
+    assert user_at(sandbox, IPECS, VERTICAL, 212).site == "Vertical Demo"  # the only site
 
 
 def test_change_package_is_upgrade_only(sandbox: Sandbox) -> None:
@@ -89,7 +90,7 @@ def test_change_package_is_upgrade_only(sandbox: Sandbox) -> None:
 
 
 def test_a_downgrade_is_a_replace_with_a_new_user_id(sandbox: Sandbox) -> None:
-    old = read(sandbox).user(201)
+    old = user_at(sandbox, IPECS, VERTICAL, 201)
     record = {"name": "Reception", "email": "reception@vertical.com", "site": "Vertical Demo",
               "profile": BASIC}
     with pytest.raises(PlatformError, match="No available licence: Basic User With VM"):
@@ -97,7 +98,7 @@ def test_a_downgrade_is_a_replace_with_a_new_user_id(sandbox: Sandbox) -> None:
     assert read(sandbox).user(201) == old  # the refused replace deleted nothing
     confirm(sandbox, BASIC, order(sandbox, BASIC, 3, 4))
     do(sandbox, IPECS, VERTICAL, step("replace_user", user=201, after=record))
-    new = read(sandbox).user(201)
+    new = user_at(sandbox, IPECS, VERTICAL, 201)
     assert (new.profile, new.email) == (BASIC, "reception@vertical.com")
     assert new.user_id != old.user_id
     assert pool(sandbox)[PREMIUM] == 2  # still billed until returned
@@ -180,7 +181,7 @@ def test_a_bad_approval_setting_is_a_one_line_config_error(tmp_path: Path) -> No
          "Package 'Gold' does not exist"),
     ],
 )
-def test_refusals(sandbox: Sandbox, s, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_refusals(sandbox: Sandbox, s: Step, message: str) -> None:
     with pytest.raises(PlatformError) as e:
         do(sandbox, IPECS, VERTICAL, s)
     assert str(e.value) == message
@@ -196,5 +197,5 @@ def test_delete_keeps_the_licence_in_the_pool_and_the_bill(sandbox: Sandbox) -> 
 def test_update_user_sets_the_seed_fields(sandbox: Sandbox) -> None:
     do(sandbox, IPECS, VERTICAL, step("update_user", user=202, before={"name": "Sales"},
                                       after={"name": "Sales Desk", "fraud_limit": 500}))
-    user = read(sandbox).user(202)
+    user = user_at(sandbox, IPECS, VERTICAL, 202)
     assert (user.name, user.fraud_limit) == ("Sales Desk", 500)

@@ -6,18 +6,24 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import MITEL, NORTHWIND, do, step
+from sandbox_helpers import MITEL, NORTHWIND, do, step, user_at
 
 from reconciler.config import Config, ProviderConfig
 from reconciler.errors import PermissionDenied, PlatformError
+from reconciler.model import ActualUser
+from reconciler.plan import Step
 from reconciler.sandbox import Sandbox
 
 FRANK = {"name": "Frank Foster", "email": "frank@northwind.example", "profile": "standard",
          "add_ons": ["teams-integration"]}
 
 
-def user(box: Sandbox, ext: int):  # type: ignore[no-untyped-def]
-    return box.read_account(MITEL, NORTHWIND).user(ext)
+def user(box: Sandbox, ext: int) -> ActualUser:
+    return user_at(box, MITEL, NORTHWIND, ext)
+
+
+def absent(box: Sandbox, ext: int) -> bool:
+    return box.read_account(MITEL, NORTHWIND).user(ext) is None
 
 
 def test_downgrade_swap_removes_add_ons_the_new_profile_does_not_allow(sandbox: Sandbox) -> None:
@@ -74,7 +80,7 @@ def test_add_on_not_available_on_the_profile_is_refused(sandbox: Sandbox) -> Non
     with pytest.raises(PlatformError, match="Fax add-on feature is not available for the "
                                             "Courtesy CLOUD"):
         do(sandbox, MITEL, NORTHWIND, step("add_addon", user=1005, after={"add_on": "fax"}))
-    assert user(sandbox, 1010) is None and user(sandbox, 1005).add_ons == frozenset()
+    assert absent(sandbox, 1010) and user(sandbox, 1005).add_ons == frozenset()
 
 
 def test_an_add_on_needs_its_required_add_on(sandbox: Sandbox) -> None:
@@ -116,7 +122,7 @@ def test_only_decision_maker_or_phone_manager_may_swap_or_add(
         do(box, MITEL, NORTHWIND, step("create_user", user=1007, after=FRANK))
     # editing a name is not a swap: any role may
     do(box, MITEL, NORTHWIND, step("update_user", user=1005, after={"name": "Lobby"}))
-    assert user(box, 1003).profile == "telephony" and user(box, 1007) is None
+    assert user(box, 1003).profile == "telephony" and absent(box, 1007)
 
 
 def test_the_role_comes_from_reconciler_yaml_and_phone_manager_may_swap(tmp_path: Path) -> None:
@@ -155,7 +161,7 @@ def test_the_role_comes_from_reconciler_yaml_and_phone_manager_may_swap(tmp_path
          "mitel-connect has no operation 'order_licences'"),
     ],
 )
-def test_refusals(sandbox: Sandbox, s, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_refusals(sandbox: Sandbox, s: Step, message: str) -> None:
     with pytest.raises(PlatformError) as e:
         do(sandbox, MITEL, NORTHWIND, s)
     assert str(e.value) == message
@@ -165,6 +171,6 @@ def test_renumber_keeps_the_user_and_delete_removes_it(sandbox: Sandbox) -> None
     uid = user(sandbox, 1099).user_id
     do(sandbox, MITEL, NORTHWIND, step("renumber_user", user=1098,
                                        before={"extension": 1099}, after={"extension": 1098}))
-    assert user(sandbox, 1098).user_id == uid and user(sandbox, 1099) is None
+    assert user(sandbox, 1098).user_id == uid and absent(sandbox, 1099)
     do(sandbox, MITEL, NORTHWIND, step("delete_user", user=1098))
-    assert user(sandbox, 1098) is None
+    assert absent(sandbox, 1098)

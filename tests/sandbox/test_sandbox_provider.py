@@ -5,25 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import IPECS, VERTICAL, step
+from sandbox_helpers import IPECS, VERTICAL, step, user_at
 
 from reconciler.config import Config, ProviderConfig
 from reconciler.connect import provider_for
 from reconciler.errors import PlatformError, ReconcilerError
 from reconciler.provider import PROVIDER_KINDS
-from reconciler.sandbox import SandboxProvider
+from reconciler.sandbox import SandboxProvider, sandbox_provider
 
 
 def test_every_platform_defaults_to_the_sandbox_file_of_the_config(tmp_path: Path) -> None:
     config = Config(sandbox_path=tmp_path / "box" / "s.db")
     provider = provider_for(IPECS, config)
-    assert isinstance(provider, SandboxProvider) and PROVIDER_KINDS["sandbox"]
+    assert isinstance(provider, SandboxProvider)
+    assert PROVIDER_KINDS["sandbox"] is sandbox_provider
     assert provider.list_accounts() == [VERTICAL]
     assert provider_for("call2teams", config).list_accounts() == ["C2T-00001", "C2T-10042"]
     out = provider.perform(VERTICAL, step("update_user", user=202, after={"name": "Sales Desk"}),
                            "k1")
     assert out.status == "done"
-    assert provider.read_account(VERTICAL).user(202).name == "Sales Desk"
+    assert user_at(provider.sandbox, IPECS, VERTICAL, 202).name == "Sales Desk"
     assert (tmp_path / "box" / "s.db").exists()
 
 
