@@ -121,6 +121,12 @@ class AccountChanges:
         return tuple(self.actual_users[c.extension] for c in self.of_kind("unmanaged")
                      if c.extension is not None)
 
+    def names(self) -> dict[int, str]:
+        """Extension -> the user's display name (after the plan; a deleted user's own)."""
+        names = {ext: u.name for ext, u in self.actual_users.items()}
+        names.update((u.extension, u.name) for u in self.users_after)
+        return names
+
     def projected(self, actual: ActualAccount) -> ActualAccount:
         """The state the plan leads to (for its bill): users after, pools at target,
         pending orders settled. A cancelled subscription stays cancelled."""

@@ -32,15 +32,17 @@ Ids are ``s1``, ``s2``, ... in final order, so the same input always gives the s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from reconciler.catalog import Catalog
+from reconciler.catalog import Catalog, did_you_mean
 from reconciler.config import Config
-from reconciler.diff import AccountChanges, diff
-from reconciler.model import ActualAccount, DesiredAccount
-from reconciler.plan import AccountPlan, Cost, Plan, Step
+from reconciler.diff import diff
+from reconciler.errors import InputError, ValidationFailed
+from reconciler.model import ActualAccount, DesiredAccount, Mark
+from reconciler.plan import AccountPlan, Cost, Plan
 from reconciler.platforms.base import Platform
 from reconciler.policy import evaluate
+from reconciler.provider import Provider
 from reconciler.sequence import PlanContext, PlatformPlan, total
 
 
@@ -75,7 +77,7 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
         platform=desired.platform,
         external_id=desired.external_id,
         fingerprint=actual.fingerprint(),
-        steps=_named(result.steps, changes),
+        steps=result.steps,
         cost=cost,
         warnings=result.warnings,
         blocked=verdicts,
@@ -85,33 +87,71 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
     )
 
 
-def _named(steps: tuple[Step, ...], changes: AccountChanges) -> tuple[Step, ...]:
-    """Each user step carries its user's display name (for rendered plans only)."""
-    names = {ext: u.name for ext, u in changes.actual_users.items()}
-    names.update((u.extension, u.name) for u in changes.users_after)
-    return tuple(replace(s, name=names.get(s.user, "")) if s.user is not None else s
-                 for s in steps)
-
-
 def make_plan(paths: Sequence[str], config: Config, options: PlanOptions = PlanOptions(), *,
               account: str | None = None) -> Plan:
     """Load the account files under ``paths``, read each account's live state and plan it.
 
-    Accounts are planned one at a time: only one actual state is held at once.
+    One file at a time: each is loaded, validated, read from its platform and planned before
+    the next, so memory holds one account's desired and actual state (plus the plans).
+    Every file is still validated: all errors of all files are raised together
+    (ValidationFailed), and no platform is read once one is found.
     """
-    from reconciler.accounts import load_accounts
+    from reconciler.accounts import DEFAULT_PATHS, discover, load_accounts
     from reconciler.connect import provider_for
     from reconciler.platforms import PLATFORMS
     from reconciler.pricebook import load_catalogs
+    from reconciler.schema import sorted_errors
 
-    desired_accounts = load_accounts(list(paths), config, only=account)
+    paths = list(paths) or list(DEFAULT_PATHS)
     catalogs = load_catalogs(config)
-    providers = {}
-    plans = []
-    for desired in desired_accounts:
+    providers: dict[str, Provider] = {}
+    plans: list[AccountPlan] = []
+    errors: list[InputError] = []
+    seen = _Seen()
+    for path in discover(paths):
+        try:
+            (desired,) = load_accounts([str(path)], config)
+        except ValidationFailed as e:
+            errors.extend(e.errors)
+            continue
+        errors.extend(seen.check(desired))
+        if errors or (account is not None and desired.slug != account):
+            continue
         if desired.platform not in providers:
             providers[desired.platform] = provider_for(desired.platform, config)
         actual = providers[desired.platform].read_account(desired.external_id)
         plans.append(plan_account(desired, actual, catalogs[desired.platform],
                                   PLATFORMS[desired.platform], options))
+    if errors:
+        raise ValidationFailed(sorted_errors(errors))
+    if account is not None and not plans:
+        hint = did_you_mean(account, seen.slugs)
+        raise InputError(f'no account "{account}" in {", ".join(paths)}{hint}')
     return Plan(accounts=tuple(plans))
+
+
+class _Seen:
+    """Slugs (unique in the repository) and external ids (unique per platform) of the
+    files loaded so far: only their marks are kept, not the accounts."""
+
+    def __init__(self) -> None:
+        self.slugs: dict[str, Mark] = {}
+        self.ids: dict[tuple[str, str], tuple[str, Mark]] = {}
+
+    def check(self, a: DesiredAccount) -> list[InputError]:
+        errors = []
+        if a.slug in self.slugs:
+            errors.append(InputError(
+                f'account "{a.slug}" is already defined in {self.slugs[a.slug]}; slugs must be '
+                "unique, rename one of them", a.where("account")))
+        else:
+            self.slugs[a.slug] = a.where("account")
+        key = (a.platform, a.external_id)
+        if key in self.ids:
+            slug, mark = self.ids[key]
+            errors.append(InputError(
+                f'external_id "{a.external_id}" is already used by account "{slug}" in '
+                f"{mark}; each platform account has exactly one file", a.where("external_id")))
+        else:
+            self.ids[key] = (a.slug, a.where("external_id"))
+        return errors

@@ -208,15 +208,19 @@ def _link_extensions(drafts: list[Draft]) -> None:
             d.after.append(vacating[d.occupies])
 
 
-def finish(drafts: Iterable[Draft]) -> tuple[Step, ...]:
-    """Final steps: ids s1, s2, ... in list order; depends_on in plan order, no repeats."""
+def finish(drafts: Iterable[Draft], names: Mapping[int, str] | None = None) -> tuple[Step, ...]:
+    """Final steps: ids s1, s2, ... in list order; depends_on in plan order, no repeats;
+    a user step named after its user (``names``: extension -> display name)."""
     drafts = list(drafts)
     ids = {d.ref: f"s{i}" for i, d in enumerate(drafts, start=1)}
     pos = {d.ref: i for i, d in enumerate(drafts)}
+    names = names or {}
     steps = []
     for d in drafts:
         deps = sorted({a for a in d.after if a in ids}, key=pos.__getitem__)
-        steps.append(replace(d.step, id=ids[d.ref], depends_on=tuple(ids[a] for a in deps)))
+        user = d.step.user
+        steps.append(replace(d.step, id=ids[d.ref], depends_on=tuple(ids[a] for a in deps),
+                             name=names.get(user, "") if user is not None else ""))
     return tuple(steps)
 
 

@@ -134,3 +134,50 @@ def test_declared_count_below_unmanaged_need_is_an_error_at_plan_time(demo: Conf
     assert str(e.value).endswith(
         "licences: Stand Alone VM is 0, but the users need 1 (1 of them unmanaged on the "
         "platform: mark them absent: true, set policy.prune: true or raise the count)")
+
+
+def test_duplicate_slug_is_refused_as_validate_refuses_it(demo: Config) -> None:
+    from reconciler.accounts import load_accounts
+    from reconciler.errors import ValidationFailed
+
+    text = Path("accounts/contoso-c2t.yaml").read_text()
+    Path("accounts/zz-copy.yaml").write_text(text.replace("C2T-10042", "C2T-10043"))
+    with pytest.raises(ValidationFailed) as planned:
+        make_plan(["accounts"], demo, PlanOptions())
+    with pytest.raises(ValidationFailed) as validated:
+        load_accounts(["accounts"], demo)
+    assert str(planned.value) == str(validated.value)
+    assert str(planned.value).startswith('accounts/zz-copy.yaml:3:10: account "contoso" is '
+                                         "already defined in accounts/contoso-c2t.yaml:3:10")
+
+
+def test_unknown_account_says_did_you_mean(demo: Config) -> None:
+    with pytest.raises(InputError) as e:
+        make_plan(["accounts"], demo, PlanOptions(), account="contos")
+    assert str(e.value) == 'no account "contos" in accounts (did you mean "contoso"?)'
+
+
+def test_files_are_loaded_and_planned_one_at_a_time(demo: Config,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import reconciler.accounts as accounts
+    import reconciler.planner as planner
+
+    events: list[str] = []
+    load = accounts.load_accounts
+    plan_account = planner.plan_account
+
+    def loading(paths: list[str], *args: object, **kw: object) -> object:
+        events.extend(f"load {Path(p).name}" for p in paths)
+        return load(paths, *args, **kw)  # type: ignore[arg-type]
+
+    def planning(desired: object, *args: object) -> object:
+        events.append(f"plan {desired.slug}")  # type: ignore[attr-defined]
+        return plan_account(desired, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(accounts, "load_accounts", loading)
+    monkeypatch.setattr(planner, "plan_account", planning)
+    make_plan(["accounts"], demo, PlanOptions())
+    assert events == ["load contoso-c2t.yaml", "plan contoso",
+                      "load northwind-mitel.yaml", "plan northwind",
+                      "load partner-internal.yaml", "plan partner-internal",
+                      "load vertical-demo.yaml", "plan vertical-demo"]

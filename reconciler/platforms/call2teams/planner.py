@@ -96,7 +96,7 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
             made.after.extend(sched.touching.get(key, []))
             tail.append(made)
     return PlatformPlan(
-        steps=finish(head + sched.temporary + sched.drafts + tail),
+        steps=finish(head + sched.temporary + sched.drafts + tail, changes.names()),
         projected=changes.projected(ctx.actual),
         warnings=tuple(warnings),
         verdicts=tuple(verdicts),

@@ -132,7 +132,7 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
             made[0].after.extend(touching)
             tail.extend(made)
     return PlatformPlan(
-        steps=finish(head + sched.temporary + sched.drafts + tail),
+        steps=finish(head + sched.temporary + sched.drafts + tail, changes.names()),
         projected=changes.projected(ctx.actual),
         warnings=tuple(warnings),
         downgrades=tuple(downgrades),
