@@ -4,7 +4,18 @@ first), add-ons it adds after the Swap (requirements first); losses on downgrade
 from __future__ import annotations
 
 import pytest
-from plan_builders import MITEL, actual, au, cost_of, desired, du, money_of, plan_of, rows, steps_add_up
+from plan_builders import (
+    MITEL,
+    actual,
+    au,
+    cost_of,
+    desired,
+    du,
+    money_of,
+    plan_of,
+    rows,
+    steps_add_up,
+)
 
 from reconciler.model import Policy
 
@@ -124,7 +135,8 @@ def test_unmanaged_add_ons_dropped_by_a_downgrade_are_warned_and_leave_the_bill(
     d = desired(MITEL, du(1001, "standard"), policy=ALLOW)  # add_ons not managed
     p = plan_of(d, actual(MITEL, au(1001, "advanced", add_ons=["contact-center", "fax"])))
     assert rows(p) == [
-        ("s1", "change_profile", 1001, {"profile": "advanced", "add_ons": ["contact-center", "fax"]},
+        ("s1", "change_profile", 1001,
+         {"profile": "advanced", "add_ons": ["contact-center", "fax"]},
          {"profile": "standard", "add_ons": ["fax"]}, ()),
     ]
     assert "loses add-on Contact Center Agent" in p.steps[0].warnings[0]
