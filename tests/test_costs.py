@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +28,7 @@ from plan_builders import (
 )
 
 from reconciler.catalog import Catalog
-from reconciler.model import ActualAccount, DesiredAccount, DesiredUser, Policy, Site
+from reconciler.model import ActualAccount, ActualUser, DesiredAccount, DesiredUser, Policy, Site
 from reconciler.planner import PlanOptions, plan_account
 from reconciler.platforms import PLATFORMS
 from reconciler.platforms.ipecs.catalog import LADDER as PACKAGES
@@ -92,7 +93,9 @@ def scenarios(draw: st.DrawFn, platform: str) -> tuple[DesiredAccount, ActualAcc
     base = {MITEL: 1000, IPECS: 100, C2T: 2000}[platform]
     kinds = ("same", "change", "absent", "unmanaged", "renumber")
     n = draw(st.integers(0, 6))
-    users, wanted, pools = [], [], {}
+    users: list[ActualUser] = []
+    wanted: list[DesiredUser] = []
+    pools: dict[str, int] = {}
     for i in range(n):
         ext = base + i
         if platform == MITEL:
@@ -132,18 +135,18 @@ def scenarios(draw: st.DrawFn, platform: str) -> tuple[DesiredAccount, ActualAcc
 
 
 def _change(draw: st.DrawFn, platform: str, catalog: Catalog, ext: int, profile: str,
-            licence: str | None, change: bool, **kw: object) -> DesiredUser:
+            licence: str | None, change: bool, **kw: Any) -> DesiredUser:
     if platform == MITEL:
         prof = draw(st.sampled_from(PROFILES)) if change else profile
         managed = draw(st.booleans()) or "name" in kw
         picked = draw(st.lists(st.sampled_from(MITEL_ADD_ONS)))
         return du(ext, prof, add_ons=_valid_add_ons(catalog, prof, picked) if managed else None,
-                  **kw)  # type: ignore[arg-type]
+                  **kw)
     if platform == IPECS:
         prof = draw(st.sampled_from(PACKAGES)) if change else profile
-        return du(ext, prof, site="Main", **kw)  # type: ignore[arg-type]
+        return du(ext, prof, site="Main", **kw)
     sku = draw(st.sampled_from(("C2TU1", "C2TU25", "C2TU80"))) if change else licence
-    return du(ext, "pbx", licence=sku, **kw)  # type: ignore[arg-type]
+    return du(ext, "pbx", licence=sku, **kw)
 
 
 @pytest.fixture(scope="module")

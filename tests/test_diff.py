@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from plan_builders import (
@@ -86,8 +87,10 @@ def test_pruned_user_is_deleted_with_reason_prune() -> None:
     ("fraud_limit", 10000, 500),
 ])
 def test_a_changed_field_is_an_update(field: str, old: object, new: object) -> None:
-    d = desired(IPECS, du(201, PREMIUM, **{field: new}))
-    a = actual(IPECS, au(201, PREMIUM, **{field: old}), licences={PREMIUM: 1})
+    want: dict[str, Any] = {field: new}
+    have: dict[str, Any] = {field: old}
+    d = desired(IPECS, du(201, PREMIUM, **want))
+    a = actual(IPECS, au(201, PREMIUM, **have), licences={PREMIUM: 1})
     assert diff(d, a).changes == (
         Change("update_user", 201, before={field: old}, after={field: new}),
     )
@@ -96,8 +99,8 @@ def test_a_changed_field_is_an_update(field: str, old: object, new: object) -> N
 @pytest.mark.parametrize("field", ["email", "site", "caller_id", "call_barring", "fraud_limit"])
 def test_a_field_the_file_leaves_out_is_not_managed(field: str) -> None:
     d = desired(IPECS, du(201, PREMIUM, name="User 201"))
-    a = actual(IPECS, au(201, PREMIUM, **{field: 7 if field == "fraud_limit" else "x"}),
-               licences={PREMIUM: 1})
+    have: dict[str, Any] = {field: 7 if field == "fraud_limit" else "x"}
+    a = actual(IPECS, au(201, PREMIUM, **have), licences={PREMIUM: 1})
     assert diff(d, a).changes == ()
 
 

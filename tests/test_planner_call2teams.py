@@ -20,12 +20,13 @@ from plan_builders import (
     steps_add_up,
 )
 
-from reconciler.model import Licence
+from reconciler.model import ActualUser, Licence
 from reconciler.plan import Verdict
 
 
-def pbx(ext: int, sku: str = "C2TU25", **kw: object) -> object:
-    return au(ext, "pbx", licence=sku, **kw)
+def pbx(ext: int, sku: str = "C2TU25", *, name: str | None = None,
+        active: bool = True) -> ActualUser:
+    return au(ext, "pbx", licence=sku, name=name, active=active)
 
 
 def test_amend_up_shows_old_and_new_quantity_and_total() -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from plan_builders import BASIC, C2T, IPECS, MITEL, PREMIUM, actual, au, desired, du, plan_of
 
-from reconciler.model import Policy
+from reconciler.model import DesiredUser, Policy
 from reconciler.plan import Verdict
 
 DOWNGRADE_1006 = Verdict(
@@ -80,7 +80,7 @@ def test_prune_verdict_names_ten_users_then_counts() -> None:
     assert "1109 (R9) and 2 more; mark them absent" in v.message
 
 
-def _mitel_spend() -> list[object]:
+def _mitel_spend() -> list[DesiredUser]:
     # 2 x (advanced 39 + contact-center 30) + standard 29 + (advanced 39 + recording 6) = 212
     return [du(1001, "advanced", add_ons=["contact-center"]),
             du(1002, "advanced", add_ons=["contact-center"]),

@@ -9,6 +9,16 @@ steps cost nothing.
 Pending orders (submitted or approved) that fit the pool's need are continued with a
 ``confirm_order`` of their ``order_id``, never ordered again; one that does not fit (wrong
 direction, or more than needed) is left alone with a warning.
+
+Cycles. Package changes are upgrades, so upgrades alone can never wait on each other in a
+circle. A downgrade can: ``replace_user`` needs a free licence of the lower package before
+it frees its own (docs/steps.md: the platform deletes and re-creates in one operation), so
+"210 Premium -> Basic" and "211 Basic -> Premium" on a pool with no free licence wait on
+each other. The plan then orders one temporary licence (of the package the first waiting
+user needs), zero net monthly, returned with the pool's final return. Splitting the
+replace into delete_user + create_user would avoid it (the delete frees the Premium first)
+but leaves the user without a phone while the other change runs; we keep replace_user
+atomic (assumed to be the safer default) and pay one change order round trip instead.
 """
 
 from __future__ import annotations
