@@ -31,8 +31,9 @@ class PlanContext:
     catalog: Catalog
     #: action -> the platform's wording (Platform.words)
     words: Mapping[str, str] = field(default_factory=dict)
-    #: the user fields the platform keeps (Platform.user_fields), for full records
-    user_fields: frozenset[str] = frozenset()
+    #: the user fields the platform keeps (Platform.user_fields), for full records;
+    #: None keeps every field
+    user_fields: frozenset[str] | None = None
 
     def draft(self, ref: str, action: str, **kw: Any) -> Draft:
         """A draft of ``action`` labelled in the platform's words. Keywords other than the
@@ -224,8 +225,10 @@ def finish(drafts: Iterable[Draft], names: Mapping[int, str] | None = None) -> t
     return tuple(steps)
 
 
-def only(rec: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+def only(rec: Mapping[str, Any], fields: Iterable[str] | None) -> dict[str, Any]:
     """A full record cut to the fields the platform keeps (and the extension)."""
+    if fields is None:
+        return dict(rec)
     keep = set(fields)
     return {k: v for k, v in rec.items() if k == "extension" or k in keep}
 

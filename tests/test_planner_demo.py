@@ -181,3 +181,31 @@ def test_files_are_loaded_and_planned_one_at_a_time(demo: Config,
                       "load northwind-mitel.yaml", "plan northwind",
                       "load partner-internal.yaml", "plan partner-internal",
                       "load vertical-demo.yaml", "plan vertical-demo"]
+
+
+def test_a_half_done_ipecs_plan_continues_its_order_never_orders_again(
+        demo: Config) -> None:
+    from dataclasses import replace
+
+    from reconciler.config import ProviderConfig
+
+    config = replace(demo, providers={"ipecs-cloud": ProviderConfig(
+        options={"approval": "manual"})})
+    first = make_plan(["accounts"], config, PlanOptions(), account="vertical-demo").accounts[0]
+    provider = provider_for("ipecs-cloud", config)
+    outcome = provider.perform(first.external_id, first.steps[0], "k-order")
+    assert (first.steps[0].action, outcome.status) == ("order_licences", "pending")
+
+    again = make_plan(["accounts"], config, PlanOptions(), account="vertical-demo").accounts[0]
+    assert [r[1:3] + (r[5],) for r in rows(again)] == [
+        ("confirm_order", PREMIUM, ()),
+        ("update_user", 202, ()),
+        ("change_profile", 297, ("s1",)),
+        ("return_licences", BASIC, ("s3",)),
+        ("confirm_order", BASIC, ("s4",)),
+    ]
+    assert dict(again.steps[0].params) == {"order_id": outcome.order_id}
+    assert again.steps[0].warnings == (
+        f"change order {outcome.order_id} still waits for the platform's approval; apply "
+        "confirms it once approved",)
+    assert again.cost == first.cost
