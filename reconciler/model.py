@@ -183,16 +183,24 @@ class ActualAccount:
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
+#: dataclass -> its field names minus marks (to_jsonable runs on every state read: the
+#: plan fingerprints each account, so dataclasses.fields() is looked up once per class)
+_JSON_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def to_jsonable(obj: Any) -> Any:
     """Plain JSON data from the frozen model classes (sets sorted, dates ISO, money str)."""
-    from dataclasses import fields, is_dataclass
+    cls = type(obj)
+    if obj is None or cls is str or cls is int or cls is bool:
+        return obj
+    if hasattr(cls, "__dataclass_fields__") and not isinstance(obj, type):
+        names = _JSON_FIELDS.get(cls)
+        if names is None:
+            from dataclasses import fields
 
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            f.name: to_jsonable(getattr(obj, f.name))
-            for f in fields(obj)
-            if f.name not in ("marks", "mark")
-        }
+            names = tuple(f.name for f in fields(obj) if f.name not in ("marks", "mark"))
+            _JSON_FIELDS[cls] = names
+        return {name: to_jsonable(getattr(obj, name)) for name in names}
     if isinstance(obj, (frozenset, set)):
         return sorted(obj)
     if isinstance(obj, (list, tuple)):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -185,8 +187,6 @@ def test_files_are_loaded_and_planned_one_at_a_time(demo: Config,
 
 def test_a_half_done_ipecs_plan_continues_its_order_never_orders_again(
         demo: Config) -> None:
-    from dataclasses import replace
-
     from reconciler.config import ProviderConfig
 
     config = replace(demo, providers={"ipecs-cloud": ProviderConfig(
@@ -209,3 +209,38 @@ def test_a_half_done_ipecs_plan_continues_its_order_never_orders_again(
         f"change order {outcome.order_id} still waits for the platform's approval; apply "
         "confirms it once approved",)
     assert again.cost == first.cost
+
+
+def _reference_jsonable(obj: object) -> object:
+    """The fingerprint's serialisation as first written (model.to_jsonable is a faster
+    equivalent: a saved plan's fingerprint must not change with it)."""
+    import dataclasses
+    from collections.abc import Mapping
+    from datetime import date
+    from decimal import Decimal
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _reference_jsonable(getattr(obj, f.name))
+                for f in dataclasses.fields(obj) if f.name not in ("marks", "mark")}
+    if isinstance(obj, (frozenset, set)):
+        return sorted(obj)
+    if isinstance(obj, (list, tuple)):
+        return [_reference_jsonable(x) for x in obj]
+    if isinstance(obj, Mapping):
+        return {str(k): _reference_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, Decimal):
+        return str(obj)
+    return obj
+
+
+def test_fingerprint_serialisation_is_unchanged() -> None:
+    from reconciler.model import ChangeOrder, to_jsonable
+    from reconciler.sandbox.demo import demo_accounts
+
+    states = list(demo_accounts())
+    states[0] = replace(states[0], orders=(ChangeOrder("503040", PREMIUM, 1, "approved",
+                                                        date(2026, 1, 2), "k1"),))
+    for state in states:
+        assert to_jsonable(state) == _reference_jsonable(state)
