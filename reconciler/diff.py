@@ -131,8 +131,8 @@ class AccountChanges:
         """The state the plan leads to (for its bill): users after, pools at target,
         pending orders settled. A cancelled subscription stays cancelled."""
         licences = tuple(
-            Licence(p.key, p.target, p.started_on if p.quantity else (p.started_on or actual.today),
-                    p.active)
+            # a subscription the plan creates starts today
+            Licence(p.key, p.target, p.started_on or actual.today, p.active)
             for p in sorted(self.pools.values(), key=lambda p: p.key)
         )
         users = tuple(sorted(self.users_after, key=lambda u: u.extension))

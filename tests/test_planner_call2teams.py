@@ -188,3 +188,17 @@ def test_new_trial_subscription_is_ordered_free() -> None:
     assert [r[1:3] for r in rows(p)] == [("order_licences", "C2TUT"), ("create_user", 2901)]
     assert cost_of(p) == ("0.00", "0.00", "0.00", "0.00")
     assert p.warnings == ()
+
+
+def test_new_trunk_user_on_a_full_subscription_waits_for_the_amend() -> None:
+    d = desired(C2T, du(2801, "trunk", licence="T2TU1"), du(2802, "trunk", licence="T2TU1",
+                                                          name="Fax Gateway"))
+    a = actual(C2T, au(2801, "trunk", licence="T2TU1"), licences={"T2TU1": 1})
+    p = plan_of(d, a)
+    assert rows(p) == [
+        ("s1", "order_licences", "T2TU1", {"quantity": 1}, {"quantity": 2}, ()),
+        ("s2", "create_user", 2802, {},
+         {"extension": 2802, "name": "Fax Gateway", "profile": "trunk", "licence": "T2TU1"},
+         ("s1",)),
+    ]
+    assert money_of(p) == [("s1", "5.00", "0.00"), ("s2", "0.00", "0.00")]

@@ -286,3 +286,13 @@ def test_same_input_same_plan() -> None:
     d = desired(IPECS, du(201, BASIC), du(210, PREMIUM), policy=Policy(allow_downgrade=True))
     a = actual(IPECS, au(201, PREMIUM), au(210, BASIC), licences={BASIC: 1, PREMIUM: 1})
     assert plan_of(d, a).steps == plan_of(d, a).steps
+
+
+def test_a_declared_count_above_the_need_is_one_order() -> None:
+    d = desired(IPECS, du(201, PREMIUM), licences={PREMIUM: 3})
+    p = plan_of(d, actual(IPECS, au(201, PREMIUM), licences={PREMIUM: 1}))
+    assert rows(p) == [
+        ("s1", "order_licences", PREMIUM, {"quantity": 1}, {"quantity": 3}, ()),
+        ("s2", "confirm_order", PREMIUM, {}, {"quantity": 3}, ("s1",)),
+    ]
+    assert cost_of(p) == ("22.00", "66.00", "44.00", "0.00")

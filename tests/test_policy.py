@@ -168,3 +168,14 @@ def test_blocking_verdicts_come_before_warnings() -> None:
     d = desired(MITEL, du(1006, "standard"))
     a = actual(MITEL, au(1006, "advanced"), au(1099, "courtesy"))
     assert [v.policy for v in plan_of(d, a).blocked] == ["downgrade", "prune"]
+
+
+def test_one_downgrade_verdict_names_every_refused_user() -> None:
+    d = desired(MITEL, du(1004, "courtesy"), du(1006, "standard"),
+                du(1007, "essentials", allow_downgrade=True))
+    a = actual(MITEL, au(1004, "telephony"), au(1006, "advanced"), au(1007, "advanced"))
+    assert plan_of(d, a).blocked == (Verdict(
+        "downgrade",
+        "downgrade not allowed: 1004 (Telephony CLOUD -> Courtesy CLOUD), 1006 (Advanced "
+        "CLOUD -> Standard CLOUD); set allow_downgrade: true on the user or in the account's "
+        "policy, or pass --allow-downgrade"),)
