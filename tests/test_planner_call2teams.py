@@ -202,3 +202,10 @@ def test_new_trunk_user_on_a_full_subscription_waits_for_the_amend() -> None:
          ("s1",)),
     ]
     assert money_of(p) == [("s1", "5.00", "0.00"), ("s2", "0.00", "0.00")]
+
+
+def test_expired_trial_nobody_uses_or_declares_is_not_warned() -> None:
+    trial = Licence("C2TUT", 2, date(2026, 1, 10), active=False)
+    d = desired(C2T, du(2001, "pbx", licence="C2TU25"), licences={"C2TU25": 1})
+    p = plan_of(d, actual(C2T, pbx(2001), licences={"C2TU25": 1}, trials=[trial]))
+    assert (p.steps, p.warnings, p.blocked) == ((), (), ())

@@ -41,10 +41,11 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
         expires = _expiry(pool, ctx)
         if expires is not None and (not pool.active or expires <= ctx.actual.today):
             held = expired_users.get(key) or []
-            warnings.append(
-                f"trial {key} expired on {expires}: the subscription is cancelled"
-                + (f" and users {', '.join(map(str, held))} have no service" if held else "")
-            )
+            if held or pool.target:  # a cancelled trial nobody uses or wants is history
+                warnings.append(
+                    f"trial {key} expired on {expires}: the subscription is cancelled"
+                    + (f" and users {', '.join(map(str, held))} have no service" if held else "")
+                )
             if pool.target or pool.in_use_after:
                 verdicts.append(
                     Verdict(
