@@ -185,9 +185,17 @@ def _build(loader: Any, name: str) -> tuple[Any, Mark | None]:
             mark = Mark(name, m.line + 1, m.column + 1)
             tag = event.tag
             explicit = tag is not None and tag != "!"
-            if not explicit:
-                tag = resolve(yaml.ScalarNode, event.value, event.implicit)
-            value = _scalar(tag, event.value, explicit, mark)
+            text = event.value
+            # fast path for the commonest scalar, a plain decimal (extensions, counts):
+            # same result as the YAML 1.1 int resolver, a fraction of its cost
+            if (not explicit and event.implicit[0] and text.isdigit() and text.isascii()
+                    and (text[0] != "0" or text == "0")):
+                value = int(text)
+            elif not explicit:
+                tag = resolve(yaml.ScalarNode, text, event.implicit)
+                value = _scalar(tag, text, explicit, mark)
+            else:
+                value = _scalar(tag, text, explicit, mark)
         elif cls is MappingEndEvent or cls is SequenceEndEvent:
             value = stack.pop()
             keys.pop()

@@ -296,3 +296,9 @@ def test_backslash_in_double_quotes(tmp_path: Path, parser: str) -> None:
         f"{NAME}:1:{col}: unknown escape (\\) in a double-quoted string; "
         "use single quotes or write \\\\"
     )
+
+
+@pytest.mark.parametrize("text", ["0", "7", "297", "0102", "0x1F", "1_000", "+12", "-3",
+                                  "123456789012345678901234567890", "１２"])
+def test_plain_numbers_load_as_yaml_1_1_says(text: str) -> None:
+    assert loads_yaml(f"n: {text}\n") == yaml.safe_load(f"n: {text}\n")
