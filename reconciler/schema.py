@@ -32,7 +32,8 @@ from reconciler.yamlload import MarkedDict, load_yaml, mark_at
 
 __all__ = ["SCHEMA_DIR", "check", "load_document", "load_schema", "sorted_errors"]
 
-SCHEMA_DIR = Path(reconciler.__file__).parent.parent / "schemas"
+# reconciler/schemas links to the top-level schemas/ so that a wheel carries them
+SCHEMA_DIR = Path(reconciler.__file__).parent / "schemas"
 
 _TYPE_WORDS = {
     "integer": "an integer",
