@@ -14,7 +14,7 @@ def money(value: str | int | Decimal) -> Decimal:
     Floats are refused: a YAML price written as 12.50 must be quoted or an int, so that no
     binary rounding ever reaches a bill.
     """
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise ValueError(f"money must be a string or an integer, not {value!r}")
     try:
         return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)

@@ -22,7 +22,9 @@ _TRUNK = {1: D("5.00"), 25: D("4.20"), 80: D("3.60"), 250: D("3.00")}
 _INTERNAL = {1: D("2.00"), 25: D("2.00"), 80: D("1.80"), 250: D("1.50")}
 
 
-def _tiered(prefix: str, kind: str, label: str, prices: dict[int, D], **extra: bool) -> dict:
+def _tiered(
+    prefix: str, kind: str, label: str, prices: dict[int, D], *, internal: bool = False
+) -> dict[str, Product]:
     return {
         f"{prefix}{tier}": Product(
             key=f"{prefix}{tier}",
@@ -31,7 +33,7 @@ def _tiered(prefix: str, kind: str, label: str, prices: dict[int, D], **extra: b
             monthly=prices[tier],
             user_kind=kind,
             tier=tier,
-            **extra,
+            internal=internal,
         )
         for rank, tier in enumerate(TIERS, start=1)
     }
