@@ -11,8 +11,9 @@ from pathlib import Path
 import click
 
 from reconciler.apply import Applier, ApplySettings
+from reconciler.catalog import did_you_mean
 from reconciler.config import Config
-from reconciler.errors import ExitCode, ReconcilerError
+from reconciler.errors import ExitCode, InputError, ReconcilerError
 from reconciler.model import ActualAccount
 from reconciler.plan import AccountPlan, Plan
 from reconciler.planner import PlanOptions
@@ -191,7 +192,8 @@ def _load_saved(path: str, account: str | None) -> Plan:
     if account is not None:
         plan = plan.only(account)
         if not plan.accounts:
-            raise ReconcilerError(f"account {account} is not in the plan {path}")
+            hint = did_you_mean(account, [a.account for a in load_plan(path).accounts])
+            raise InputError(f'no account "{account}" in this plan{hint}', file=path)
     return plan
 
 
