@@ -23,7 +23,7 @@ from reconciler.apply import (
 from reconciler.errors import ExitCode, LockHeld, StalePlan
 from reconciler.model import ActualUser
 from reconciler.plan import AccountPlan, Plan, Step
-from reconciler.progress import PlainProgress, report_lines
+from reconciler.progress import BarProgress, PlainProgress, make_progress, report_lines
 from reconciler.retry import RetryPolicy
 from reconciler.state import StateStore
 
@@ -479,3 +479,27 @@ def test_no_changes_means_no_lock_and_exit_0(store: StateStore, clock: Clock) ->
         "  no changes: nothing to apply",
         "Result: converged (exit 0)",
     ]
+
+
+def test_on_a_terminal_a_bar_per_account_and_a_line_only_for_problems(
+    store: StateStore, clock: Clock
+) -> None:
+    provider = FakeProvider(account(), Script(refuse={"s2": "no free licence of Premium"}))
+    out = io.StringIO()
+    progress = make_progress(out, tty=True)
+    assert isinstance(progress, BarProgress)
+    applier = Applier(store, progress, sleep=clock.sleep, clock=clock)
+    plan = account_plan(
+        provider.actual,
+        user_step("s1", "create_user", 201),
+        user_step("s2", "create_user", 202),
+    )
+    applier.apply(Plan((plan,)), lambda p: provider)
+    text = out.getvalue()
+    assert "acme" in text
+    assert "acme: s2 create_user user 202: failed: no free licence of Premium" in text
+    assert "s1 create_user" not in text  # done steps only move the bar
+
+
+def test_off_a_terminal_progress_is_plain_lines() -> None:
+    assert isinstance(make_progress(io.StringIO()), PlainProgress)
