@@ -22,26 +22,22 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler.errors import (
-    ExitCode,
-    PlatformError,
-    ReconcilerError,
-    StalePlan,
-)
+from reconciler.errors import PlatformError, ReconcilerError, StalePlan
 from reconciler.model import ActualAccount
 from reconciler.plan import ACTIONS, MODES, AccountPlan, Plan, Step
-from reconciler.progress import Progress
+from reconciler.progress import (
+    FAILED,
+    WAITING,
+    AccountReport,
+    ApplyReport,
+    Progress,
+    StepResult,
+)
 from reconciler.provider import Provider, StepOutcome
 from reconciler.retry import Clock, RetriesExhausted, RetryPolicy, Sleep, call_with_retry
 from reconciler.state import JournalEntry, RunInfo, StateStore, git_commit
 
 log = logging.getLogger(__name__)
-
-#: step results that make the run fail (exit 1) and skip the steps depending on them
-FAILED = ("failed", "failed-transient", "skipped")
-#: step results that leave work for a later run (exit 3): an order waiting on approval,
-#: a manual step, and the steps waiting on either
-WAITING = ("pending", "waiting", "manual")
 
 #: a fresh plan after a pass may still have work (a platform that changed under us, a
 #: planner that needs two passes); bounded so a platform that never converges cannot loop
@@ -58,67 +54,6 @@ class ApplySettings:
     wait_seconds: float = 30.0
     poll_interval: float = 1.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-
-@dataclass(frozen=True)
-class StepResult:
-    step: Step
-    #: done | pending | waiting | manual | failed | failed-transient | skipped
-    status: str
-    message: str = ""
-    #: the step this one waited on (skipped / waiting)
-    waited_on: str | None = None
-    order_id: str | None = None
-    idempotency_key: str = ""
-
-
-@dataclass(frozen=True)
-class AccountReport:
-    account: str
-    platform: str
-    results: tuple[StepResult, ...] = ()
-    #: steps a fresh plan still shows after the last round (0 = converged)
-    remaining: int = 0
-    #: the account could not be checked after its steps (read failed)
-    error: str = ""
-
-    def count(self, *statuses: str) -> int:
-        return sum(1 for r in self.results if r.status in statuses)
-
-    @property
-    def exit_code(self) -> ExitCode:
-        if self.count(*FAILED) or self.remaining or self.error:
-            return ExitCode.ERROR
-        if self.count(*WAITING):
-            return ExitCode.WAITING
-        return ExitCode.OK
-
-    @property
-    def state(self) -> str:
-        code = self.exit_code
-        if code is ExitCode.ERROR:
-            return "failed" if self.count(*FAILED) else "not converged"
-        if code is ExitCode.WAITING:
-            if self.count("pending"):
-                return "waiting on approval"
-            return "manual step" if self.count("manual") else "waiting"
-        return "converged" if self.results else "no changes"
-
-
-@dataclass(frozen=True)
-class ApplyReport:
-    accounts: tuple[AccountReport, ...]
-
-    @property
-    def exit_code(self) -> ExitCode:
-        codes = {a.exit_code for a in self.accounts}
-        if ExitCode.ERROR in codes:
-            return ExitCode.ERROR
-        return ExitCode.WAITING if ExitCode.WAITING in codes else ExitCode.OK
-
-    @property
-    def done(self) -> int:
-        return sum(a.count("done") for a in self.accounts)
 
 
 #: slug -> a fresh plan of that account from an actual state (None: no desired at hand)

@@ -1,4 +1,5 @@
-"""What apply prints while it runs and when it ends.
+"""What apply reports: the result of each step and of each account, the progress shown
+while it runs and the report printed when it ends.
 
 On a terminal: a progress bar per account (click.progressbar), problems printed as they
 happen. Anywhere else (CI, a pipe, a log file): one plain line per step, so a log reads as
@@ -8,13 +9,80 @@ a transcript. The final report is the same in both. Everything goes to the given
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO
 
 import click
 
-if TYPE_CHECKING:
-    from reconciler.apply import AccountReport, ApplyReport, StepResult
-    from reconciler.plan import Step
+from reconciler.errors import ExitCode
+from reconciler.plan import Step
+
+#: step results that make the run fail (exit 1) and skip the steps depending on them
+FAILED = ("failed", "failed-transient", "skipped")
+#: step results that leave work for a later run (exit 3): an order waiting on approval,
+#: a manual step, and the steps waiting on either
+WAITING = ("pending", "waiting", "manual")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: Step
+    #: done | pending | waiting | manual | failed | failed-transient | skipped
+    status: str
+    message: str = ""
+    #: the step this one waited on (skipped / waiting)
+    waited_on: str | None = None
+    order_id: str | None = None
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class AccountReport:
+    account: str
+    platform: str
+    results: tuple[StepResult, ...] = ()
+    #: steps a fresh plan still shows after the last round (0 = converged)
+    remaining: int = 0
+    #: the account could not be checked after its steps (read failed)
+    error: str = ""
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for r in self.results if r.status in statuses)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.count(*FAILED) or self.remaining or self.error:
+            return ExitCode.ERROR
+        if self.count(*WAITING):
+            return ExitCode.WAITING
+        return ExitCode.OK
+
+    @property
+    def state(self) -> str:
+        code = self.exit_code
+        if code is ExitCode.ERROR:
+            return "failed" if self.count(*FAILED) else "not converged"
+        if code is ExitCode.WAITING:
+            if self.count("pending"):
+                return "waiting on approval"
+            return "manual step" if self.count("manual") else "waiting"
+        return "converged" if self.results else "no changes"
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    accounts: tuple[AccountReport, ...]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        codes = {a.exit_code for a in self.accounts}
+        if ExitCode.ERROR in codes:
+            return ExitCode.ERROR
+        return ExitCode.WAITING if ExitCode.WAITING in codes else ExitCode.OK
+
+    @property
+    def done(self) -> int:
+        return sum(a.count("done") for a in self.accounts)
 
 
 class Progress(Protocol):
