@@ -251,7 +251,11 @@ def test_a_second_apply_of_a_locked_account_gets_the_lock_message_and_writes_not
     monkeypatch.setattr(time, "sleep", poll_sleep)
     first: dict[str, Any] = {}
     thread = threading.Thread(
-        target=lambda: first.update(result=invoke(ws, "apply", "--auto-approve"))
+        # a short wait: once released, apply #1 waits (without sleeping) only that long
+        # for the approval of its second order
+        target=lambda: first.update(
+            result=invoke(ws, "apply", "--auto-approve", "--wait-seconds", "0.3")
+        )
     )
     thread.start()
     try:
