@@ -114,7 +114,7 @@ def _refuse_blocked(plan: Plan) -> None:
 
 
 @click.command("apply")
-@click.argument("target", nargs=-1, type=click.Path(path_type=str))
+@click.argument("target", nargs=-1, type=click.Path(path_type=str), metavar="[PLANFILE | PATHS]...")
 @config_option
 @account_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
