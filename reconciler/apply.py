@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from reconciler.errors import PlatformError, ReconcilerError, StalePlan
@@ -60,14 +61,19 @@ class ApplySettings:
 Replan = Callable[[str, ActualAccount], AccountPlan]
 
 
-def idempotency_key(account: str, step: Step) -> str:
-    """sha256(account | action | target | before | after), shortened (docs/steps.md).
+def idempotency_key(account: str, step: Step, day: str = "") -> str:
+    """sha256(account | action | target | before | after | day), shortened (docs/steps.md).
 
-    The same pending work always gets the same key, so a retry after a lost answer or a
-    re-run after a crash gets the first outcome back. A ``confirm_order`` also carries its
-    order id: two orders that happen to end at the same pool size must not share a key.
+    The same pending work gets the same key, so a retry after a lost answer or a re-run
+    after a crash gets the first outcome back instead of writing again. ``day`` is the
+    platform's date: keys are kept by a platform for about a day (assumed, as with most
+    idempotency-key APIs), and the same change made again on a later day (A -> B, back to
+    A, then B again next month) must be performed, not answered with the first outcome.
+    A re-run on a later day is still safe: apply re-reads the platform first, so work that
+    was done is not planned again. A ``confirm_order`` also carries its order id: two
+    orders that end at the same pool size must not share a key.
     """
-    parts = [account, step.action, step.target, _canon(step.before), _canon(step.after)]
+    parts = [account, step.action, step.target, _canon(step.before), _canon(step.after), day]
     if step.action == "confirm_order" and step.params.get("order_id"):
         parts.append(str(step.params["order_id"]))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
@@ -133,6 +139,8 @@ class Applier:
         self.clock = clock or time.monotonic
         self.rng = rng or random.Random()
         self._commits: dict[str, str | None] = {}
+        #: the platform's date of the account being applied (part of each key)
+        self._day = ""
 
     # ------------------------------------------------------------------ a whole plan
 
@@ -156,6 +164,7 @@ class Applier:
             for account in todo:
                 lock = self.store.acquire(account.account)
                 stack.callback(self.store.release, lock)
+            days: dict[str, date] = {}
             for account in todo:
                 actual = self.read(providers(account.platform), account.external_id)
                 if actual.fingerprint() != account.fingerprint:
@@ -163,14 +172,27 @@ class Applier:
                         "plan is stale: the platform changed since the plan was made "
                         f"(account {account.account}); run reconciler plan again"
                     )
+                days[account.account] = actual.today
             for account in todo:
-                reports.append(self.apply_account(account, providers(account.platform), replan))
+                provider = providers(account.platform)
+                reports.append(
+                    self.apply_account(account, provider, replan, today=days[account.account])
+                )
         return ApplyReport(tuple(reports))
 
     def apply_account(
-        self, plan: AccountPlan, provider: Provider, replan: Replan | None = None
+        self,
+        plan: AccountPlan,
+        provider: Provider,
+        replan: Replan | None = None,
+        *,
+        today: date | None = None,
     ) -> AccountReport:
-        """Rounds of steps for one account; the caller holds its lock and checked staleness."""
+        """Rounds of steps for one account; the caller holds its lock and checked staleness.
+        ``today``: the platform's date (read from the platform when not given)."""
+        if today is None:
+            today = self.read(provider, plan.external_id).today
+        self._day = today.isoformat()
         results: list[StepResult] = []
         reported_manual: set[tuple[str, str]] = set()
         current: AccountPlan | None = plan
@@ -276,7 +298,7 @@ class Applier:
         return self._perform(plan, step, provider)
 
     def _perform(self, plan: AccountPlan, step: Step, provider: Provider) -> StepResult:
-        key = idempotency_key(plan.account, step)
+        key = idempotency_key(plan.account, step, self._day)
         try:
             outcome: StepOutcome = call_with_retry(
                 lambda: provider.perform(plan.external_id, step, key),

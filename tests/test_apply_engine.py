@@ -123,7 +123,7 @@ def test_each_write_carries_the_derived_key(store: StateStore, clock: Clock) -> 
     provider = FakeProvider(account())
     step = user_step("s1", "create_user", 201)
     run(make_applier(store, clock), provider, account_plan(provider.actual, step))
-    assert provider.calls == [("s1", idempotency_key("acme", step))]
+    assert provider.calls == [("s1", idempotency_key("acme", step, "2026-01-01"))]
 
 
 def test_idempotency_key_depends_on_what_changes_not_on_step_id() -> None:
@@ -133,6 +133,14 @@ def test_idempotency_key_depends_on_what_changes_not_on_step_id() -> None:
     assert idempotency_key("acme", a) != idempotency_key("acme", replace(a, after={"profile": "C"}))
     assert idempotency_key("acme", a) != idempotency_key("acme", replace(a, user=298))
     assert len(idempotency_key("acme", a)) == 32
+
+
+def test_the_same_change_on_a_later_platform_day_gets_a_new_key() -> None:
+    # A -> B, back to A, then B again next month: a platform must not answer with the
+    # first outcome; a retry or a crash-resume the same day still shares the key
+    a = Step("s1", "change_profile", user=297, before={"profile": "A"}, after={"profile": "B"})
+    assert idempotency_key("acme", a, "2026-01-01") == idempotency_key("acme", a, "2026-01-01")
+    assert idempotency_key("acme", a, "2026-01-01") != idempotency_key("acme", a, "2026-02-01")
 
 
 def test_confirm_keys_differ_per_order_even_at_the_same_pool_size() -> None:
@@ -391,7 +399,7 @@ def test_every_step_is_journaled_with_result_and_error(store: StateStore, clock:
         ("s3", "create_user", "202", "done"),
     ]
     assert history[0].error == "extension 201 is in use"
-    assert history[2].idempotency_key == idempotency_key("acme", plan.steps[2])
+    assert history[2].idempotency_key == idempotency_key("acme", plan.steps[2], "2026-01-01")
     assert len({h.run_id for h in history}) == 1 and history[0].actor
 
 

@@ -344,3 +344,24 @@ def test_history_before_any_apply(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.output == "no applied steps recorded for account northwind\n"
     assert not (ws / ".reconciler" / "state.db").exists()
+
+
+def test_the_same_change_again_on_a_later_day_is_performed_again(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, demo=("northwind-mitel",))
+    path = ws / "accounts" / "northwind-mitel.yaml"
+    upgraded = path.read_text()
+    back = upgraded.replace("profile: essentials          # upgraded", "profile: telephony  #")
+    assert invoke(ws, "apply", "--auto-approve").exit_code == 0
+    for text in (back, upgraded):  # down again, then up again: the first change repeated
+        path.write_text(text)
+        assert invoke(ws, "sandbox", "advance-clock", "1").exit_code == 0
+        result = invoke(ws, "apply", "--auto-approve", "--allow-downgrade")
+        assert result.exit_code == 0, result.output
+    (carol,) = [
+        u
+        for a in _world(ws)
+        if a["account"] == "northwind"
+        for u in a["users"]
+        if u["extension"] == 1003
+    ]
+    assert carol["profile"] == "essentials"
