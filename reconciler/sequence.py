@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from reconciler.catalog import Catalog
+from reconciler.diff import Change
 from reconciler.model import ActualAccount, DesiredAccount
 from reconciler.money import ZERO
 from reconciler.plan import Step, Verdict
@@ -44,6 +45,46 @@ class PlanContext:
         deps = sched.pop("deps", ())
         step = Step(id="", action=action, label=self.words.get(action, ""), **kw)
         return Draft(ref, step, after=[a for a in deps if a], **sched)
+
+    # The user steps below read the same on every platform (docs/steps.md); a platform
+    # adds its own keywords (the licence a step takes or frees, costs, warnings).
+
+    def delete(self, c: Change, **kw: Any) -> Draft:
+        """delete_user of a user change: frees its extension."""
+        ext = _user_ext(c)
+        return self.draft(f"delete:{ext}", "delete_user", user=ext,
+                          before=only(c.before, self.user_fields), vacates=ext, **kw)
+
+    def create(self, c: Change, **kw: Any) -> Draft:
+        """create_user of a user change: takes its extension."""
+        ext = _user_ext(c)
+        return self.draft(f"create:{ext}", "create_user", user=ext,
+                          after=only(c.after, self.user_fields), occupies=ext, **kw)
+
+    def renumber(self, c: Change) -> Draft:
+        """renumber_user: takes the new extension, frees the old one."""
+        ext = _user_ext(c)
+        return self.draft(f"renumber:{ext}", "renumber_user", user=ext, before=dict(c.before),
+                          after=dict(c.after), occupies=ext, vacates=int(c.before["extension"]))
+
+    def update(self, c: Change, deps: Iterable[str]) -> Draft:
+        """update_user of the changed fields (after ``deps``: the user's renumber)."""
+        ext = _user_ext(c)
+        return self.draft(f"update:{ext}", "update_user", user=ext, before=dict(c.before),
+                          after=dict(c.after), deps=list(deps))
+
+    def move(self, ref: str, c: Change, key: str, deps: Iterable[str]) -> Draft:
+        """change_profile of a user holding a pool licence (``key``: the field naming it):
+        takes a licence of the new one, frees one of the old."""
+        ext = _user_ext(c)
+        return self.draft(ref, "change_profile", user=ext, before=dict(c.before),
+                          after=dict(c.after), needs=c.after[key], frees=c.before[key],
+                          deps=list(deps))
+
+
+def _user_ext(c: Change) -> int:
+    assert c.extension is not None, f"{c.kind} without an extension"
+    return c.extension
 
 
 @dataclass(frozen=True)

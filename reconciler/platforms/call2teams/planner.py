@@ -175,30 +175,11 @@ def _user_drafts(changes: AccountChanges, ctx: PlanContext) -> tuple[list[Draft]
             continue
         root = [f"renumber:{ext}"] if ext in renumbered else []
         if c.kind == "delete_user":
-            deletes.append(
-                ctx.draft(
-                    f"delete:{ext}",
-                    "delete_user",
-                    user=ext,
-                    before=only(c.before, fields),
-                    frees=c.before.get("licence"),
-                    vacates=ext,
-                )
-            )
+            deletes.append(ctx.delete(c, frees=c.before.get("licence")))
             destructive.add(ext)
         elif c.kind == "renumber_user" and ext not in rekinded:
             renumbered[ext] = int(c.before["extension"])
-            edits.append(
-                ctx.draft(
-                    f"renumber:{ext}",
-                    "renumber_user",
-                    user=ext,
-                    before=dict(c.before),
-                    after=dict(c.after),
-                    occupies=ext,
-                    vacates=renumbered[ext],
-                )
-            )
+            edits.append(ctx.renumber(c))
         elif c.kind == "change_profile":
             old_ext = renumbers.get(ext, ext)
             old = changes.actual_users[old_ext]
@@ -230,38 +211,9 @@ def _user_drafts(changes: AccountChanges, ctx: PlanContext) -> tuple[list[Draft]
             )
             destructive.add(ext)
         elif c.kind == "change_licence" and ext not in rekinded:
-            edits.append(
-                ctx.draft(
-                    f"move:{ext}",
-                    "change_profile",
-                    user=ext,
-                    before=dict(c.before),
-                    after=dict(c.after),
-                    needs=c.after["licence"],
-                    frees=c.before["licence"],
-                    deps=root,
-                )
-            )
+            edits.append(ctx.move(f"move:{ext}", c, "licence", root))
         elif c.kind == "update_user" and ext not in rekinded:
-            edits.append(
-                ctx.draft(
-                    f"update:{ext}",
-                    "update_user",
-                    user=ext,
-                    before=dict(c.before),
-                    after=dict(c.after),
-                    deps=root,
-                )
-            )
+            edits.append(ctx.update(c, root))
         elif c.kind == "create_user":
-            creates.append(
-                ctx.draft(
-                    f"create:{ext}",
-                    "create_user",
-                    user=ext,
-                    after=only(c.after, fields),
-                    needs=c.after.get("licence"),
-                    occupies=ext,
-                )
-            )
+            creates.append(ctx.create(c, needs=c.after.get("licence")))
     return deletes + edits + creates, destructive

@@ -35,7 +35,6 @@ from reconciler.sequence import (
     PlatformPlan,
     Supply,
     finish,
-    only,
     schedule,
 )
 
@@ -260,30 +259,11 @@ def _user_drafts(
             continue
         root = [f"renumber:{ext}"] if ext in renumbered else []
         if c.kind == "delete_user":
-            deletes.append(
-                ctx.draft(
-                    f"delete:{ext}",
-                    "delete_user",
-                    user=ext,
-                    before=only(c.before, fields),
-                    frees=c.before["profile"],
-                    vacates=ext,
-                )
-            )
+            deletes.append(ctx.delete(c, frees=c.before["profile"]))
             destructive.add(ext)
         elif c.kind == "renumber_user":
             renumbered[ext] = int(c.before["extension"])
-            edits.append(
-                ctx.draft(
-                    f"renumber:{ext}",
-                    "renumber_user",
-                    user=ext,
-                    before=dict(c.before),
-                    after=dict(c.after),
-                    occupies=ext,
-                    vacates=renumbered[ext],
-                )
-            )
+            edits.append(ctx.renumber(c))
         elif c.kind == "change_profile" and ext in replaced:
             old, new = c.before["profile"], c.after["profile"]
             before = record(changes.actual_users[renumbered.get(ext, ext)], fields)
@@ -308,39 +288,10 @@ def _user_drafts(
             downgrades.append(Downgrade(ext, old, new))
             destructive.add(ext)
         elif c.kind == "change_profile":
-            edits.append(
-                ctx.draft(
-                    f"user:{ext}",
-                    "change_profile",
-                    user=ext,
-                    before=dict(c.before),
-                    after=dict(c.after),
-                    needs=c.after["profile"],
-                    frees=c.before["profile"],
-                    deps=root,
-                )
-            )
+            edits.append(ctx.move(f"user:{ext}", c, "profile", root))
         elif c.kind == "update_user" and ext not in replaced:
             # a replaced user is created with its new fields already
-            edits.append(
-                ctx.draft(
-                    f"update:{ext}",
-                    "update_user",
-                    user=ext,
-                    before=dict(c.before),
-                    after=dict(c.after),
-                    deps=root,
-                )
-            )
+            edits.append(ctx.update(c, root))
         elif c.kind == "create_user":
-            creates.append(
-                ctx.draft(
-                    f"create:{ext}",
-                    "create_user",
-                    user=ext,
-                    after=only(c.after, fields),
-                    needs=c.after["profile"],
-                    occupies=ext,
-                )
-            )
+            creates.append(ctx.create(c, needs=c.after["profile"]))
     return deletes + edits + creates, downgrades, destructive

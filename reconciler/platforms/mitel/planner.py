@@ -26,7 +26,6 @@ from reconciler.sequence import (
     PlatformPlan,
     Supply,
     finish,
-    only,
     schedule,
     total,
 )
@@ -51,26 +50,14 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
         if c.extension is None or c.kind == "unmanaged":
             continue
         if c.kind == "delete_user":
-            drafts.append(
-                ctx.draft(
-                    f"delete:{c.extension}",
-                    "delete_user",
-                    user=c.extension,
-                    before=only(c.before, ctx.user_fields),
-                    vacates=c.extension,
-                    monthly_delta=-_monthly(cat, c.before["profile"], c.before.get("add_ons", ())),
-                )
-            )
+            monthly = _monthly(cat, c.before["profile"], c.before.get("add_ons", ()))
+            drafts.append(ctx.delete(c, monthly_delta=-monthly))
             destructive.add(c.extension)
         elif c.kind == "create_user":
             add_ons = c.after.get("add_ons", ())
             creates.append(
-                ctx.draft(
-                    f"create:{c.extension}",
-                    "create_user",
-                    user=c.extension,
-                    after=only(c.after, ctx.user_fields),
-                    occupies=c.extension,
+                ctx.create(
+                    c,
                     monthly_delta=_monthly(cat, c.after["profile"], add_ons),
                     one_time=cat.products[c.after["profile"]].one_time
                     + total(cat.add_ons[a].one_time for a in add_ons),
@@ -121,17 +108,7 @@ def _user(
     old_ext = ext
     if renumber is not None:
         old_ext = int(renumber.before["extension"])
-        out.append(
-            ctx.draft(
-                f"renumber:{ext}",
-                "renumber_user",
-                user=ext,
-                before=dict(renumber.before),
-                after=dict(renumber.after),
-                occupies=ext,
-                vacates=old_ext,
-            )
-        )
+        out.append(ctx.renumber(renumber))
         root = [out[-1].ref]
     actual = changes.actual_users[old_ext]
     swap = kinds.get("change_profile")
@@ -191,16 +168,7 @@ def _user(
         add_refs[a] = out[-1].ref
     update = kinds.get("update_user")
     if update is not None:
-        out.append(
-            ctx.draft(
-                f"update:{ext}",
-                "update_user",
-                user=ext,
-                before=dict(update.before),
-                after=dict(update.after),
-                deps=root,
-            )
-        )
+        out.append(ctx.update(update, root))
     return out, lost
 
 
