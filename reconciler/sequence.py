@@ -49,17 +49,15 @@ class PlanContext:
     # The user steps below read the same on every platform (docs/steps.md); a platform
     # adds its own keywords (the licence a step takes or frees, costs, warnings).
 
-    def delete(self, c: Change, **kw: Any) -> Draft:
-        """delete_user of a user change: frees its extension."""
-        ext = _user_ext(c)
+    def delete(self, ext: int, before: Mapping[str, Any], **kw: Any) -> Draft:
+        """delete_user of the user at ``ext`` (its full record): frees the extension."""
         return self.draft(f"delete:{ext}", "delete_user", user=ext,
-                          before=only(c.before, self.user_fields), vacates=ext, **kw)
+                          before=only(before, self.user_fields), vacates=ext, **kw)
 
-    def create(self, c: Change, **kw: Any) -> Draft:
-        """create_user of a user change: takes its extension."""
-        ext = _user_ext(c)
+    def create(self, ext: int, after: Mapping[str, Any], **kw: Any) -> Draft:
+        """create_user of a user at ``ext`` (its full record): takes the extension."""
         return self.draft(f"create:{ext}", "create_user", user=ext,
-                          after=only(c.after, self.user_fields), occupies=ext, **kw)
+                          after=only(after, self.user_fields), occupies=ext, **kw)
 
     def renumber(self, c: Change) -> Draft:
         """renumber_user: takes the new extension, frees the old one."""

@@ -20,7 +20,7 @@ from reconciler.model import TRIAL_WARNING_DAYS
 from reconciler.money import ZERO, fmt
 from reconciler.plan import Verdict
 from reconciler.platforms.call2teams.catalog import TRIAL_DAYS
-from reconciler.sequence import Draft, PlanContext, PlatformPlan, Supply, finish, only, schedule
+from reconciler.sequence import Draft, PlanContext, PlatformPlan, Supply, finish, schedule
 
 TEMP_WARNING = (
     "temporary licence: the moves here wait on each other and the subscription "
@@ -158,7 +158,6 @@ def _amend(
 
 def _user_drafts(changes: AccountChanges, ctx: PlanContext) -> tuple[list[Draft], set[int]]:
     """Deletes, then each matched user's steps (renumber first), then new users."""
-    fields = ctx.user_fields
     after_by_ext = {u.extension: u for u in changes.users_after}
     deletes: list[Draft] = []
     edits: list[Draft] = []
@@ -175,7 +174,7 @@ def _user_drafts(changes: AccountChanges, ctx: PlanContext) -> tuple[list[Draft]
             continue
         root = [f"renumber:{ext}"] if ext in renumbered else []
         if c.kind == "delete_user":
-            deletes.append(ctx.delete(c, frees=c.before.get("licence")))
+            deletes.append(ctx.delete(ext, c.before, frees=c.before.get("licence")))
             destructive.add(ext)
         elif c.kind == "renumber_user" and ext not in rekinded:
             renumbered[ext] = int(c.before["extension"])
@@ -188,32 +187,13 @@ def _user_drafts(changes: AccountChanges, ctx: PlanContext) -> tuple[list[Draft]
                 f"{ext} changes from {old.profile} to {new.profile}: a Call2Teams user "
                 "cannot change its kind, so it is deleted and created again",
             )
-            deletes.append(
-                ctx.draft(
-                    f"delete:{old_ext}",
-                    "delete_user",
-                    user=old_ext,
-                    before=only(record(old), fields),
-                    frees=old.licence,
-                    vacates=old_ext,
-                    warnings=note,
-                )
-            )
-            creates.append(
-                ctx.draft(
-                    f"create:{ext}",
-                    "create_user",
-                    user=ext,
-                    after=only(record(new), fields),
-                    needs=new.licence,
-                    occupies=ext,
-                )
-            )
+            deletes.append(ctx.delete(old_ext, record(old), frees=old.licence, warnings=note))
+            creates.append(ctx.create(ext, record(new), needs=new.licence))
             destructive.add(ext)
         elif c.kind == "change_licence" and ext not in rekinded:
             edits.append(ctx.move(f"move:{ext}", c, "licence", root))
         elif c.kind == "update_user" and ext not in rekinded:
             edits.append(ctx.update(c, root))
         elif c.kind == "create_user":
-            creates.append(ctx.create(c, needs=c.after.get("licence")))
+            creates.append(ctx.create(ext, c.after, needs=c.after.get("licence")))
     return deletes + edits + creates, destructive

@@ -259,7 +259,7 @@ def _user_drafts(
             continue
         root = [f"renumber:{ext}"] if ext in renumbered else []
         if c.kind == "delete_user":
-            deletes.append(ctx.delete(c, frees=c.before["profile"]))
+            deletes.append(ctx.delete(ext, c.before, frees=c.before["profile"]))
             destructive.add(ext)
         elif c.kind == "renumber_user":
             renumbered[ext] = int(c.before["extension"])
@@ -293,5 +293,5 @@ def _user_drafts(
             # a replaced user is created with its new fields already
             edits.append(ctx.update(c, root))
         elif c.kind == "create_user":
-            creates.append(ctx.create(c, needs=c.after["profile"]))
+            creates.append(ctx.create(ext, c.after, needs=c.after["profile"]))
     return deletes + edits + creates, downgrades, destructive

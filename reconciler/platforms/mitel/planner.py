@@ -51,13 +51,14 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
             continue
         if c.kind == "delete_user":
             monthly = _monthly(cat, c.before["profile"], c.before.get("add_ons", ()))
-            drafts.append(ctx.delete(c, monthly_delta=-monthly))
+            drafts.append(ctx.delete(c.extension, c.before, monthly_delta=-monthly))
             destructive.add(c.extension)
         elif c.kind == "create_user":
             add_ons = c.after.get("add_ons", ())
             creates.append(
                 ctx.create(
-                    c,
+                    c.extension,
+                    c.after,
                     monthly_delta=_monthly(cat, c.after["profile"], add_ons),
                     one_time=cat.products[c.after["profile"]].one_time
                     + total(cat.add_ons[a].one_time for a in add_ons),
