@@ -163,6 +163,22 @@ class Schedule:
     #: pool key -> refs of the user drafts that take or free one of its licences
     touching: dict[str, list[str]]
 
+    def around(self, head: list[Draft], tail: list[Draft]) -> list[Draft]:
+        """The plan order of a pooled platform: its orders (``head``), the temporary
+        orders, the user drafts, its returns (``tail``)."""
+        return head + self.temporary + self.drafts + tail
+
+
+def temps_returned(temps: int) -> tuple[str, ...]:
+    """The warning on a pool's final return that also gives back ``temps`` temporary
+    licences (none without)."""
+    if not temps:
+        return ()
+    return (
+        f"returns the {temps} temporary licence{'s' if temps > 1 else ''} "
+        "ordered above (zero net monthly)",
+    )
+
 
 #: make the drafts of one temporary licence of a pool key; returns (drafts, source ref)
 TempOrder = Callable[[str, int], tuple[list[Draft], str]]

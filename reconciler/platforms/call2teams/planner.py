@@ -20,7 +20,15 @@ from reconciler.model import TRIAL_WARNING_DAYS
 from reconciler.money import ZERO, fmt
 from reconciler.plan import Verdict
 from reconciler.platforms.call2teams.catalog import TRIAL_DAYS
-from reconciler.sequence import Draft, PlanContext, PlatformPlan, Supply, finish, schedule
+from reconciler.sequence import (
+    Draft,
+    PlanContext,
+    PlatformPlan,
+    Supply,
+    finish,
+    schedule,
+    temps_returned,
+)
 
 TEMP_WARNING = (
     "temporary licence: the moves here wait on each other and the subscription "
@@ -97,7 +105,7 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
             made.after.extend(sched.touching.get(key, []))
             tail.append(made)
     return PlatformPlan(
-        steps=finish(head + sched.temporary + sched.drafts + tail, changes.names()),
+        steps=finish(sched.around(head, tail), changes.names()),
         projected=changes.projected(ctx.actual),
         warnings=tuple(warnings),
         verdicts=tuple(verdicts),
@@ -128,11 +136,7 @@ def _amend(
     product = ctx.catalog.products[key]
     price = product.monthly
     delta = (after - before + (temps if after < before else 0)) * price if monthly else ZERO
-    if temps:
-        warnings = warnings + (
-            f"returns the {temps} temporary licence"
-            f"{'s' if temps > 1 else ''} ordered above (zero net monthly)",
-        )
+    warnings = warnings + temps_returned(temps)
     common = dict(
         licence=key,
         before={"quantity": before},

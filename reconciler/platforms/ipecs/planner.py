@@ -36,6 +36,7 @@ from reconciler.sequence import (
     Supply,
     finish,
     schedule,
+    temps_returned,
 )
 
 TEMP_WARNING = (
@@ -131,17 +132,12 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
                 pool.target,
                 -(quantity - pool.target - temps) * price,
                 ref=f"return:{key}",
-                warnings=(
-                    f"returns the {temps} temporary licence{'s' if temps > 1 else ''} "
-                    "ordered above (zero net monthly)",
-                )
-                if temps
-                else (),
+                warnings=temps_returned(temps),
             )
             made[0].after.extend(touching)
             tail.extend(made)
     return PlatformPlan(
-        steps=finish(head + sched.temporary + sched.drafts + tail, changes.names()),
+        steps=finish(sched.around(head, tail), changes.names()),
         projected=changes.projected(ctx.actual),
         warnings=tuple(warnings),
         downgrades=tuple(downgrades),
