@@ -129,17 +129,6 @@ def move_user(ctx: Ctx, step: Step) -> StepOutcome:
     return common.done(f"moved {step.user} from {row['licence']} to {product.key}")
 
 
-def update_user(ctx: Ctx, step: Step) -> StepOutcome:
-    row = common.user_row(ctx, step.user, WORDS)
-    changed = common.update_fields(ctx, row, step, EDITABLE, WORDS)
-    return common.done(f"edited {', '.join(sorted(changed))} of {step.user}")
-
-
-def renumber_user(ctx: Ctx, step: Step) -> StepOutcome:
-    row = common.renumber(ctx, step, WORDS)
-    return common.done(f"changed extension {row['extension']} to {step.user}")
-
-
 def delete_user(ctx: Ctx, step: Step) -> StepOutcome:
     row = common.user_row(ctx, step.user, WORDS)
     common.delete(ctx, row)
@@ -195,8 +184,8 @@ def amend(ctx: Ctx, step: Step) -> StepOutcome:
 HANDLERS: dict[str, Handler] = {
     "create_user": create_user,
     "change_profile": move_user,
-    "update_user": update_user,
-    "renumber_user": renumber_user,
+    "update_user": common.field_updater(EDITABLE, WORDS),
+    "renumber_user": common.renumberer(WORDS),
     "delete_user": delete_user,
     "order_licences": amend,
     "return_licences": amend,

@@ -147,6 +147,27 @@ def renumber(ctx: Ctx, step: Step, words: Wording) -> sqlite3.Row:
     return row
 
 
+def field_updater(editable: frozenset[str], words: Wording) -> Handler:
+    """The update_user handler of a platform whose only rule is which fields it edits."""
+
+    def update_user(ctx: Ctx, step: Step) -> StepOutcome:
+        row = user_row(ctx, step.user, words)
+        changed = update_fields(ctx, row, step, editable, words)
+        return done(f"edited {', '.join(sorted(changed))} of {step.user}")
+
+    return update_user
+
+
+def renumberer(words: Wording) -> Handler:
+    """The renumber_user handler of a platform with no rule of its own on extensions."""
+
+    def renumber_user(ctx: Ctx, step: Step) -> StepOutcome:
+        row = renumber(ctx, step, words)
+        return done(f"changed extension {row['extension']} to {step.user}")
+
+    return renumber_user
+
+
 def delete(ctx: Ctx, row: sqlite3.Row) -> None:
     ctx.conn.execute("DELETE FROM users WHERE id = ?", (row["id"],))
 

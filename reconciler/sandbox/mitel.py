@@ -188,17 +188,6 @@ def remove_addon(ctx: Ctx, step: Step) -> StepOutcome:
     return common.done(f"disabled {ctx.catalog.add_ons[key].display} for {step.user}")
 
 
-def update_user(ctx: Ctx, step: Step) -> StepOutcome:
-    row = common.user_row(ctx, step.user, WORDS)
-    changed = common.update_fields(ctx, row, step, EDITABLE, WORDS)
-    return common.done(f"edited {', '.join(sorted(changed))} of {step.user}")
-
-
-def renumber_user(ctx: Ctx, step: Step) -> StepOutcome:
-    row = common.renumber(ctx, step, WORDS)
-    return common.done(f"changed extension {row['extension']} to {step.user}")
-
-
 def delete_user(ctx: Ctx, step: Step) -> StepOutcome:
     row = common.user_row(ctx, step.user, WORDS)
     common.delete(ctx, row)
@@ -210,7 +199,7 @@ HANDLERS: dict[str, Handler] = {
     "change_profile": swap,
     "add_addon": add_addon,
     "remove_addon": remove_addon,
-    "update_user": update_user,
-    "renumber_user": renumber_user,
+    "update_user": common.field_updater(EDITABLE, WORDS),
+    "renumber_user": common.renumberer(WORDS),
     "delete_user": delete_user,
 }
