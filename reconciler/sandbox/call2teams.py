@@ -60,6 +60,14 @@ def _subscription(ctx: Ctx, sku: str) -> sqlite3.Row | None:
     return row
 
 
+def _cancelled_on(ctx: Ctx, sku: str, sub: sqlite3.Row) -> date | None:
+    """When subscription ``sub`` was cancelled (its trial expired), or None while active."""
+    started = date.fromisoformat(sub["started_on"])
+    if subscription_active(ctx.catalog, sku, started, ctx.today):
+        return None
+    return trial_expires_on(started)
+
+
 def _holders(ctx: Ctx, sku: str) -> int:
     row = ctx.conn.execute(
         "SELECT COUNT(*) AS n FROM users WHERE account_id = ? AND licence = ?",
@@ -80,11 +88,10 @@ def _take_licence(ctx: Ctx, kind: str, sku: object) -> Product:
     if sub is None:
         raise PlatformError(f"Account {ctx.account.external_id} has no {product.key} "
                             "subscription")
-    started = date.fromisoformat(sub["started_on"])
-    if not subscription_active(ctx.catalog, product.key, started, ctx.today):
+    cancelled = _cancelled_on(ctx, product.key, sub)
+    if cancelled is not None:
         raise PlatformError(
-            f"Subscription {product.key} was cancelled on {trial_expires_on(started)}: "
-            "the trial expired"
+            f"Subscription {product.key} was cancelled on {cancelled}: the trial expired"
         )
     used = _holders(ctx, product.key)
     if used >= sub["quantity"]:
@@ -152,12 +159,9 @@ def amend(ctx: Ctx, step: Step) -> StepOutcome:
         raise PlatformError(f"Update Subscriptions: the new quantity of {product.key} ({new}) "
                             f"must be less than the current {old}")
     if sub is not None and product.trial and new > old:
-        started = date.fromisoformat(sub["started_on"])
-        if not subscription_active(ctx.catalog, product.key, started, ctx.today):
-            raise PlatformError(
-                f"{product.key} expired on {trial_expires_on(started)}: trials cannot be "
-                "extended"
-            )
+        cancelled = _cancelled_on(ctx, product.key, sub)
+        if cancelled is not None:
+            raise PlatformError(f"{product.key} expired on {cancelled}: trials cannot be extended")
     used = _holders(ctx, product.key)
     if new < used:
         raise PlatformError(
