@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.plan import AccountPlan, Plan, Step
-from reconciler.platforms import PLATFORMS
 from reconciler.render.escape import mask_email, one_line, walk_strings
-from reconciler.render.view import field_name, record_text, user_name, value_text
+from reconciler.render.view import account_head, field_name, record_text, user_name, value_text
 
 _LICENCE_ACTIONS = ("order_licences", "return_licences", "manual")
 
@@ -144,16 +143,7 @@ def account_drift(acct: AccountPlan) -> dict[str, Any]:
     for w in acct.warnings:
         if "expired" in w.lower():
             items.append({"kind": "expired_trial", "target": "", "platform": w, "file": ""})
-    known = PLATFORMS.get(acct.platform)
-    return {
-        "account": acct.account,
-        "platform": acct.platform,
-        "platform_label": known.label if known is not None else acct.platform,
-        "external_id": acct.external_id,
-        "path": acct.path,
-        "fingerprint": acct.fingerprint,
-        "drift": items,
-    }
+    return {**account_head(acct), "drift": items}
 
 
 def drift_view(plan: Plan, *, mask_emails: bool = False) -> dict[str, Any]:

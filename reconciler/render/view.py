@@ -206,11 +206,9 @@ def _counts(steps: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def account_view(acct: AccountPlan) -> dict[str, Any]:
-    currency = acct.cost.currency
-    steps = [step_view(s, acct.platform, currency) for s in acct.steps]
+def account_head(acct: AccountPlan) -> dict[str, Any]:
+    """Which account a view is of: the keys every account view (plan, drift) opens with."""
     known = PLATFORMS.get(acct.platform)
-    step_warnings = sum(len(s["warnings"]) for s in steps)
     return {
         "account": acct.account,
         "platform": acct.platform,
@@ -218,6 +216,15 @@ def account_view(acct: AccountPlan) -> dict[str, Any]:
         "external_id": acct.external_id,
         "path": acct.path,
         "fingerprint": acct.fingerprint,
+    }
+
+
+def account_view(acct: AccountPlan) -> dict[str, Any]:
+    currency = acct.cost.currency
+    steps = [step_view(s, acct.platform, currency) for s in acct.steps]
+    step_warnings = sum(len(s["warnings"]) for s in steps)
+    return {
+        **account_head(acct),
         "cost": {
             "monthly_before": fmt(acct.cost.monthly_before),
             "monthly_after": fmt(acct.cost.monthly_after),
