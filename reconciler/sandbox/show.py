@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -156,32 +157,42 @@ def render_text(data: dict[str, Any], out: TextIO, path: str = "") -> None:
         out.write(f"  billed monthly: {acc['billed_monthly']} {acc['currency']}\n")
         for s in acc["sites"]:
             out.write(f"  site {s['name']}: extensions {s['extensions']}\n")
-        if acc["pool"]:
-            out.write("  licence pool:\n")
-            for p in acc["pool"]:
-                out.write(f"    {p['package']:<28} {p['quantity']:>4}  assigned "
-                          f"{p['assigned']}, free {p['free']}\n")
-        if acc["subscriptions"]:
-            out.write("  subscriptions:\n")
-            for s in acc["subscriptions"]:
-                status = "active" if s["active"] else "CANCELLED"
-                until = f", trial ends {s['expires_on']}" if s["expires_on"] else ""
-                out.write(f"    {s['sku']:<10} {s['quantity']:>4}  used {s['used']}, "
-                          f"{s['unit_price']} each, {status}, since {s['started_on']}{until}\n")
-        out.write(f"  users ({len(acc['users'])}):\n")
+        _section(out, "licence pool", map(_pool_line, acc["pool"]))
+        _section(out, "subscriptions", map(_subscription_line, acc["subscriptions"]))
+        out.write(f"  users ({len(acc['users'])}):\n")  # listed even when there are none
         for u in acc["users"]:
             out.write(f"    {_user_line(u)}\n")
-        if acc["orders"]:
-            out.write("  change orders:\n")
-            for o in acc["orders"]:
-                key = o["idempotency_key"] or "-"
-                out.write(f"    {o['order_id']}  {o['package']} {o['delta']:+d}  {o['state']}"
-                          f"  submitted {o['submitted_on']}  key {key}\n")
-        if acc["charges"]:
-            out.write("  one-time charges:\n")
-            for ch in acc["charges"]:
-                out.write(f"    {ch['charged_on']}  {ch['extension']}  {ch['item']}  "
-                          f"{ch['amount']}\n")
+        _section(out, "change orders", map(_order_line, acc["orders"]))
+        _section(out, "one-time charges", map(_charge_line, acc["charges"]))
+
+
+def _section(out: TextIO, title: str, lines: Iterable[str]) -> None:
+    """A titled list of an account's things, left out when it has none."""
+    lines = list(lines)
+    if lines:
+        out.write(f"  {title}:\n")
+        out.writelines(f"    {line}\n" for line in lines)
+
+
+def _pool_line(p: dict[str, Any]) -> str:
+    return f"{p['package']:<28} {p['quantity']:>4}  assigned {p['assigned']}, free {p['free']}"
+
+
+def _subscription_line(s: dict[str, Any]) -> str:
+    status = "active" if s["active"] else "CANCELLED"
+    until = f", trial ends {s['expires_on']}" if s["expires_on"] else ""
+    return (f"{s['sku']:<10} {s['quantity']:>4}  used {s['used']}, "
+            f"{s['unit_price']} each, {status}, since {s['started_on']}{until}")
+
+
+def _order_line(o: dict[str, Any]) -> str:
+    key = o["idempotency_key"] or "-"
+    return (f"{o['order_id']}  {o['package']} {o['delta']:+d}  {o['state']}"
+            f"  submitted {o['submitted_on']}  key {key}")
+
+
+def _charge_line(ch: dict[str, Any]) -> str:
+    return f"{ch['charged_on']}  {ch['extension']}  {ch['item']}  {ch['amount']}"
 
 
 def _user_line(u: dict[str, Any]) -> str:
