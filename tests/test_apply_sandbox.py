@@ -18,6 +18,8 @@ from reconciler.planio import load_plan
 from reconciler.sandbox.faults import FAULTS_ENV
 from reconciler.state import StateStore
 
+#: the real time.sleep, for subprocess.run's own wait loop (never for the code under test)
+_REAL_SLEEP = time.sleep
 MANUAL_APPROVAL = "providers:\n  ipecs-cloud: {approval: manual}\n"
 
 
@@ -244,8 +246,11 @@ def test_a_second_apply_of_a_locked_account_gets_the_lock_message_and_writes_not
     ws = workspace(tmp_path, demo=("vertical-demo",), config=MANUAL_APPROVAL)
     waiting, go = threading.Event(), threading.Event()
 
-    def poll_sleep(seconds: float) -> None:  # apply #1's approval poll
-        waiting.set()
+    def poll_sleep(seconds: float) -> None:
+        if threading.current_thread() is not thread:  # subprocess.run's own wait loop
+            _REAL_SLEEP(seconds)
+            return
+        waiting.set()  # apply #1 polls for the order's approval
         assert go.wait(60)
 
     monkeypatch.setattr(time, "sleep", poll_sleep)
