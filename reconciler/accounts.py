@@ -15,7 +15,7 @@ field to its key (``"licences"``, ``"add_ons"``); an entry of a mapping to its k
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -95,32 +95,88 @@ def load_accounts(
     Raises :class:`ValidationFailed` with all errors of all files (sorted by file and
     position) if any file is invalid, even with ``only``.
     """
-    sources, errors = _discover(paths or DEFAULT_PATHS)
-    defaults = _policy_defaults(config)
-    accounts: list[DesiredAccount] = []
-    for source in sources:
-        account, file_errors = _read(source, defaults)
-        errors.extend(file_errors)
-        if account is None:
-            continue
-        platform = PLATFORMS[account.platform]
-        complete = _COMPLETE.get(account.platform)
-        if complete is not None:
-            account, more = complete(account, platform.catalog)
-            errors.extend(more)
-        errors.extend(platform.validate(account, platform.catalog))
-        accounts.append(account)
-    errors.extend(_cross_file(accounts))
-    if errors:
-        raise ValidationFailed(sorted_errors(errors))
+    stream = AccountStream(paths, config)
+    accounts = list(stream)
+    stream.raise_errors()
     if only is not None:
         chosen = [a for a in accounts if a.slug == only]
         if not chosen:
-            slugs = [a.slug for a in accounts]
-            hint = did_you_mean(only, slugs)
-            raise InputError(f'no account "{only}" in {", ".join(paths or DEFAULT_PATHS)}{hint}')
+            raise stream.unknown(only)
         return chosen
     return accounts
+
+
+class AccountStream:
+    """The account files under ``paths``, loaded and validated one at a time.
+
+    Iterating yields each account that has no error of its own and clashes with no file
+    read before it; every error (per file and across files) collects in :attr:`errors`, so
+    a caller can hold one account at a time and still refuse the whole run afterwards with
+    :meth:`raise_errors`. Only each file's slug and external id are remembered.
+    """
+
+    def __init__(self, paths: Sequence[str] = DEFAULT_PATHS, config: Config | None = None):
+        self.paths = list(paths) or list(DEFAULT_PATHS)
+        self._sources, self.errors = _discover(self.paths)
+        self._defaults = _policy_defaults(config)
+        self._slugs: dict[str, Mark] = {}
+        self._ids: dict[tuple[str, str], tuple[str, Mark]] = {}
+
+    def __iter__(self) -> Iterator[DesiredAccount]:
+        for source in self._sources:
+            account, errors = _read(source, self._defaults)
+            if account is None:
+                self.errors.extend(errors)
+                continue
+            platform = PLATFORMS[account.platform]
+            complete = _COMPLETE.get(account.platform)
+            if complete is not None:
+                account, more = complete(account, platform.catalog)
+                errors.extend(more)
+            errors.extend(platform.validate(account, platform.catalog))
+            errors.extend(self._cross_file(account))
+            self.errors.extend(errors)
+            if not errors:
+                yield account
+
+    @property
+    def slugs(self) -> list[str]:
+        return list(self._slugs)
+
+    def raise_errors(self) -> None:
+        if self.errors:
+            raise ValidationFailed(sorted_errors(self.errors))
+
+    def unknown(self, slug: str) -> InputError:
+        hint = did_you_mean(slug, self._slugs)
+        return InputError(f'no account "{slug}" in {", ".join(self.paths)}{hint}')
+
+    def _cross_file(self, account: DesiredAccount) -> list[InputError]:
+        """A slug is unique in the repository, an external id unique per platform
+        (assumed: two platforms may number their accounts alike)."""
+        errors: list[InputError] = []
+        here = account.where("account")
+        first = self._slugs.setdefault(account.slug, here)
+        if first != here:
+            errors.append(
+                InputError(
+                    f'account "{account.slug}" is already defined in {first}; '
+                    "slugs must be unique, rename one of them",
+                    here,
+                )
+            )
+        here = account.where("external_id")
+        key = (account.platform, account.external_id)
+        slug, mark = self._ids.setdefault(key, (account.slug, here))
+        if mark != here:
+            errors.append(
+                InputError(
+                    f'external_id "{account.external_id}" is already used by account '
+                    f'"{slug}" in {mark}; each platform account has exactly one file',
+                    here,
+                )
+            )
+        return errors
 
 
 # --------------------------------------------------------------------------- files
@@ -271,32 +327,3 @@ def _policy_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     if limit is not None and not isinstance(limit, Decimal):
         out["max_monthly_increase"] = Decimal(str(limit))
     return out
-
-
-def _cross_file(accounts: Sequence[DesiredAccount]) -> list[InputError]:
-    """A slug is unique in the repository, an external id unique per platform (assumed:
-    two platforms may number their accounts alike)."""
-    errors: list[InputError] = []
-    slugs: dict[str, DesiredAccount] = {}
-    ids: dict[tuple[str, str], DesiredAccount] = {}
-    for account in accounts:
-        first = slugs.setdefault(account.slug, account)
-        if first is not account:
-            errors.append(
-                InputError(
-                    f'account "{account.slug}" is already defined in {first.where("account")}; '
-                    "slugs must be unique, rename one of them",
-                    account.where("account"),
-                )
-            )
-        first = ids.setdefault((account.platform, account.external_id), account)
-        if first is not account:
-            errors.append(
-                InputError(
-                    f'external_id "{account.external_id}" is already used by account '
-                    f'"{first.slug}" in {first.where("external_id")}; '
-                    "each platform account has exactly one file",
-                    account.where("external_id"),
-                )
-            )
-    return errors

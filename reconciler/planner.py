@@ -33,12 +33,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
-from reconciler.catalog import Catalog, did_you_mean
+from reconciler.catalog import Catalog
 from reconciler.config import Config
 from reconciler.diff import diff
-from reconciler.errors import InputError, ValidationFailed
-from reconciler.model import ActualAccount, DesiredAccount, Mark
+from reconciler.model import ActualAccount, DesiredAccount
 from reconciler.plan import AccountPlan, Cost, Plan
 from reconciler.platforms.base import Platform
 from reconciler.policy import evaluate
@@ -96,62 +96,27 @@ def make_plan(paths: Sequence[str], config: Config, options: PlanOptions = PlanO
     Every file is still validated: all errors of all files are raised together
     (ValidationFailed), and no platform is read once one is found.
     """
-    from reconciler.accounts import DEFAULT_PATHS, discover, load_accounts
+    from reconciler.accounts import AccountStream
     from reconciler.connect import provider_for
     from reconciler.platforms import PLATFORMS
     from reconciler.pricebook import load_catalogs
-    from reconciler.schema import sorted_errors
+    from reconciler.retry import call_with_retry
 
-    paths = list(paths) or list(DEFAULT_PATHS)
+    stream = AccountStream(paths, config)
     catalogs = load_catalogs(config)
     providers: dict[str, Provider] = {}
     plans: list[AccountPlan] = []
-    errors: list[InputError] = []
-    seen = _Seen()
-    for path in discover(paths):
-        try:
-            (desired,) = load_accounts([str(path)], config)
-        except ValidationFailed as e:
-            errors.extend(e.errors)
-            continue
-        errors.extend(seen.check(desired))
-        if errors or (account is not None and desired.slug != account):
+    for desired in stream:
+        if stream.errors or (account is not None and desired.slug != account):
             continue
         if desired.platform not in providers:
             providers[desired.platform] = provider_for(desired.platform, config)
-        actual = providers[desired.platform].read_account(desired.external_id)
+        # a read is harmless to repeat: transient failures are retried like apply's
+        actual = call_with_retry(
+            partial(providers[desired.platform].read_account, desired.external_id))
         plans.append(plan_account(desired, actual, catalogs[desired.platform],
                                   PLATFORMS[desired.platform], options))
-    if errors:
-        raise ValidationFailed(sorted_errors(errors))
+    stream.raise_errors()
     if account is not None and not plans:
-        hint = did_you_mean(account, seen.slugs)
-        raise InputError(f'no account "{account}" in {", ".join(paths)}{hint}')
+        raise stream.unknown(account)
     return Plan(accounts=tuple(plans))
-
-
-class _Seen:
-    """Slugs (unique in the repository) and external ids (unique per platform) of the
-    files loaded so far: only their marks are kept, not the accounts."""
-
-    def __init__(self) -> None:
-        self.slugs: dict[str, Mark] = {}
-        self.ids: dict[tuple[str, str], tuple[str, Mark]] = {}
-
-    def check(self, a: DesiredAccount) -> list[InputError]:
-        errors = []
-        if a.slug in self.slugs:
-            errors.append(InputError(
-                f'account "{a.slug}" is already defined in {self.slugs[a.slug]}; slugs must be '
-                "unique, rename one of them", a.where("account")))
-        else:
-            self.slugs[a.slug] = a.where("account")
-        key = (a.platform, a.external_id)
-        if key in self.ids:
-            slug, mark = self.ids[key]
-            errors.append(InputError(
-                f'external_id "{a.external_id}" is already used by account "{slug}" in '
-                f"{mark}; each platform account has exactly one file", a.where("external_id")))
-        else:
-            self.ids[key] = (a.slug, a.where("external_id"))
-        return errors

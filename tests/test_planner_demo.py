@@ -165,18 +165,18 @@ def test_files_are_loaded_and_planned_one_at_a_time(demo: Config,
     import reconciler.planner as planner
 
     events: list[str] = []
-    load = accounts.load_accounts
+    read = accounts._read
     plan_account = planner.plan_account
 
-    def loading(paths: list[str], *args: object, **kw: object) -> object:
-        events.extend(f"load {Path(p).name}" for p in paths)
-        return load(paths, *args, **kw)  # type: ignore[arg-type]
+    def loading(source: accounts._Source, *args: object) -> object:
+        events.append(f"load {source.path.name}")
+        return read(source, *args)  # type: ignore[arg-type]
 
     def planning(desired: object, *args: object) -> object:
         events.append(f"plan {desired.slug}")  # type: ignore[attr-defined]
         return plan_account(desired, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(accounts, "load_accounts", loading)
+    monkeypatch.setattr(accounts, "_read", loading)
     monkeypatch.setattr(planner, "plan_account", planning)
     make_plan(["accounts"], demo, PlanOptions())
     assert events == ["load contoso-c2t.yaml", "plan contoso",
