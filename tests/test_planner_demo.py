@@ -244,3 +244,15 @@ def test_fingerprint_serialisation_is_unchanged() -> None:
                                                         date(2026, 1, 2), "k1"),))
     for state in states:
         assert to_jsonable(state) == _reference_jsonable(state)
+
+
+def test_transient_read_failures_are_retried_and_the_plan_is_the_same(
+        demo: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    import reconciler.retry as retry
+
+    clean = make_plan(["accounts"], demo, PlanOptions())
+    monkeypatch.setattr(retry.time, "sleep", lambda _s: None)  # backoff without waiting
+    monkeypatch.setenv("RECONCILER_SANDBOX_FAULTS", "transient=0.5,seed=11")
+    flaky = make_plan(["accounts"], demo, PlanOptions())
+    assert [a.fingerprint for a in flaky.accounts] == [a.fingerprint for a in clean.accounts]
+    assert [a.steps for a in flaky.accounts] == [a.steps for a in clean.accounts]
