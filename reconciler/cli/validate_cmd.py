@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import click
 
-from reconciler.accounts import DEFAULT_PATHS, load_accounts
+from reconciler.accounts import AccountStream
 from reconciler.config import Config, load_config
 from reconciler.errors import ExitCode, InputError, ValidationFailed
 from reconciler.pricebook import load_catalogs
@@ -45,11 +45,10 @@ def check_all(paths: Sequence[str], config_path: str | None) -> Report:
         errors.extend(e.errors)
     except InputError as e:
         errors.append(e)
-    count = 0
-    try:
-        count = len(load_accounts(list(paths) or list(DEFAULT_PATHS), config))
-    except ValidationFailed as e:
-        errors.extend(e.errors)
+    # one file at a time: memory stays that of the largest account, not of them all
+    stream = AccountStream(paths, config)
+    count = sum(1 for _ in stream)
+    errors.extend(stream.errors)
     return Report(tuple(sorted_errors(errors)), count)
 
 
