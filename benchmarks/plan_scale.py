@@ -58,7 +58,7 @@ def make_world(root: Path, n_accounts: int, n_users: int, seed: int = 7) -> Conf
         lines = [f"account: {slug}", f"platform: {platform}", f"external_id: {ext_id}",
                  f"name: Account {a}"]
         if platform == "ipecs-cloud":
-            lines += ["sites:", "  Main: {extensions: \"100-299\"}"]
+            lines += ["sites:", "  Main: {extensions: \"100-9999\"}"]
         if platform == "call2teams":
             lines += ["licences:", f"  C2TU25: {n_users + 5}"]
         lines.append("users:")
@@ -102,7 +102,7 @@ def make_world(root: Path, n_accounts: int, n_users: int, seed: int = 7) -> Conf
         live.append(ActualAccount(
             platform=platform, external_id=ext_id, name=f"Account {a}", today=sandbox.today(),
             users=tuple(users), licences=licences,
-            sites=(Site("Main", 100, 299),) if platform == "ipecs-cloud" else ()))
+            sites=(Site("Main", 100, 9999),) if platform == "ipecs-cloud" else ()))
     sandbox.load_state(live)
     sandbox.close()
     return config
