@@ -23,8 +23,8 @@ class ReconcilerGroup(click.Group):
         try:
             rv = super().invoke(ctx)
         except click.UsageError as e:
-            e.exit_code = ExitCode.ERROR
-            raise
+            e.show()
+            ctx.exit(int(ExitCode.ERROR))
         except ReconcilerError as e:
             click.echo(_one_line(e), err=True)
             ctx.exit(int(exit_code_for(e)))

@@ -150,7 +150,7 @@ def apply(
       reconciler apply --account vertical-demo --wait-seconds 300
     """
     config = _config(config_path)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     providers = _providers(config)
     planner: _Planner | None = None
     saved: Plan | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from collections.abc import Sequence
 
 import click
@@ -54,7 +55,7 @@ def build_plan(
 def _use_color(color: bool | None) -> bool:
     if color is not None:
         return color
-    return click.get_text_stream("stdout").isatty() and "NO_COLOR" not in os.environ
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
 def _print_plan(plan: Plan, fmt: str, color: bool | None, mask_emails: bool) -> None:
