@@ -100,6 +100,9 @@ class AccountPlan:
     #: users on the platform the file does not list: {"extension", "name", "profile"}
     unmanaged: tuple[Mapping[str, Any], ...] = ()
     path: str = ""
+    #: what the platform changed by itself that no step can undo (an expired trial), in
+    #: words for the reviewer; ``drift`` reports these besides the steps
+    drift: tuple[str, ...] = ()
 
     @property
     def is_blocked(self) -> bool:

@@ -95,6 +95,7 @@ def account_to_json(acct: AccountPlan) -> dict[str, Any]:
             for v in acct.blocked
         ],
         "unmanaged": [_plain(u) for u in acct.unmanaged],
+        **({"drift": list(acct.drift)} if acct.drift else {}),
     }
 
 
@@ -258,6 +259,7 @@ def _account(r: _Reader) -> AccountPlan:
             for v in r.objects("blocked")
         ),
         unmanaged=tuple(u.data for u in r.objects("unmanaged")),
+        drift=r.strings("drift", optional=True),
     )
     if cost.money("monthly_delta") != result.cost.monthly_delta:
         r.fail(f"{r.where}.cost.monthly_delta is not monthly_after - monthly_before")

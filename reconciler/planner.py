@@ -84,6 +84,7 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
         unmanaged=tuple({"extension": u.extension, "name": u.name, "profile": u.profile}
                         for u in changes.unmanaged),
         path=desired.path,
+        drift=result.drift,
     )
 
 

@@ -107,6 +107,8 @@ class PlatformPlan:
     downgrades: tuple[Downgrade, ...] = ()
     #: users deleted, replaced or downgraded (the destructive-share policy counts them)
     destructive: frozenset[int] = frozenset()
+    #: what the platform changed by itself that no step can undo (an expired trial)
+    drift: tuple[str, ...] = ()
 
 
 class Draft:

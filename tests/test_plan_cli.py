@@ -229,14 +229,15 @@ def test_drift_nets_a_temporary_licence_and_reports_expired_trials() -> None:
         Step("s1", "order_licences", licence="P", before={"quantity": 2}, after={"quantity": 3}),
         Step("s2", "return_licences", licence="P", before={"quantity": 3}, after={"quantity": 2}),
     )
-    acct = replace(ipecs(), steps=temp, warnings=("trial C2TUT expired on 2025-12-20: 2 users "
-                                                  "lost service",),
+    expired = "trial C2TUT expired on 2025-12-20: 2 users lost service"
+    acct = replace(ipecs(), steps=temp, drift=(expired,), warnings=("expired passwords",),
                    cost=Cost(Decimal("1.00"), Decimal("1.00"), Decimal("0.00")))
     out = StringIO()
     assert render_drift(Plan((acct,), created_at=CREATED_AT), "text", out)
     assert "quantity" not in out.getvalue()
     assert ("  ~ on the platform: trial C2TUT expired on 2025-12-20: 2 users lost service\n"
             in out.getvalue())
+    assert "expired passwords" not in out.getvalue()  # a warning is not drift
 
 
 def test_help_ends_with_examples(runner: CliRunner) -> None:

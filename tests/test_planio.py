@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,17 @@ def test_round_trip_is_exact(tmp_path: Path) -> None:
     assert loaded.accounts[0].path == "accounts/northwind-mitel.yaml"
     assert loaded.accounts[3].steps[0].params["request"].startswith("Please amend C2TU-I25")
     assert loaded.accounts[3].blocked[0].blocking is False
+
+
+def test_drift_round_trips_and_is_left_out_when_empty(tmp_path: Path) -> None:
+    plan = sample_plan()
+    first = replace(plan.accounts[0], drift=("trial C2TUT expired on 2026-11-07",))
+    plan = replace(plan, accounts=(first, *plan.accounts[1:]))
+    save_plan(plan, tmp_path / "plan.json")
+    data = json.loads((tmp_path / "plan.json").read_text())
+    assert data["accounts"][0]["drift"] == ["trial C2TUT expired on 2026-11-07"]
+    assert "drift" not in data["accounts"][1]
+    assert load_plan(tmp_path / "plan.json") == plan
 
 
 def test_cents_survive_where_a_float_would_not(tmp_path: Path) -> None:

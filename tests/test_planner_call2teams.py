@@ -135,6 +135,7 @@ def test_expired_trial_still_in_the_file_blocks_and_is_warned_as_drift() -> None
     assert p.blocked == (Verdict("trial", "trial C2TUT expired on 2026-02-09; move its users "
                                           "to a paid SKU"),)
     assert p.is_blocked
+    assert p.drift == p.warnings  # the platform did it: drift reports it
     assert cost_of(p) == ("0.00", "0.00", "0.00", "0.00")
 
 
@@ -208,4 +209,4 @@ def test_expired_trial_nobody_uses_or_declares_is_not_warned() -> None:
     trial = Licence("C2TUT", 2, date(2026, 1, 10), active=False)
     d = desired(C2T, du(2001, "pbx", licence="C2TU25"), licences={"C2TU25": 1})
     p = plan_of(d, actual(C2T, pbx(2001), licences={"C2TU25": 1}, trials=[trial]))
-    assert (p.steps, p.warnings, p.blocked) == ((), (), ())
+    assert (p.steps, p.warnings, p.blocked, p.drift) == ((), (), (), ())

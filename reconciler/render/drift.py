@@ -138,11 +138,9 @@ def account_drift(acct: AccountPlan) -> dict[str, Any]:
                       "platform": f"{u.get('extension', '')} {u.get('name') or ''}".rstrip()
                       + profile,
                       "file": "the file does not list it"})
-    # an expired trial is the platform's doing by definition; the planner words it
-    # (assumed: its warning says "expired")
-    for w in acct.warnings:
-        if "expired" in w.lower():
-            items.append({"kind": "expired_trial", "target": "", "platform": w, "file": ""})
+    # what the platform did by itself (an expired trial): no step undoes it
+    items.extend({"kind": "expired_trial", "target": "", "platform": d, "file": ""}
+                 for d in acct.drift)
     return {**account_head(acct), "drift": items}
 
 

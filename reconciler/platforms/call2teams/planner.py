@@ -39,6 +39,7 @@ TEMP_WARNING = (
 def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
     users, destructive = _user_drafts(changes, ctx)
     warnings: list[str] = []
+    drift: list[str] = []
     verdicts: list[Verdict] = []
     head: list[Draft] = []
     supply = Supply()
@@ -50,10 +51,12 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
         if expires is not None and (not pool.active or expires <= ctx.actual.today):
             held = expired_users.get(key) or []
             if held or pool.target:  # a cancelled trial nobody uses or wants is history
-                warnings.append(
+                expired = (
                     f"trial {key} expired on {expires}: the subscription is cancelled"
                     + (f" and users {', '.join(map(str, held))} have no service" if held else "")
                 )
+                warnings.append(expired)
+                drift.append(expired)
             if pool.target or pool.in_use_after:
                 verdicts.append(
                     Verdict(
@@ -110,6 +113,7 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
         warnings=tuple(warnings),
         verdicts=tuple(verdicts),
         destructive=frozenset(destructive),
+        drift=tuple(drift),
     )
 
 
