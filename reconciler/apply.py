@@ -71,11 +71,15 @@ def idempotency_key(account: str, step: Step, day: str = "") -> str:
     A, then B again next month) must be performed, not answered with the first outcome.
     A re-run on a later day is still safe: apply re-reads the platform first, so work that
     was done is not planned again. A ``confirm_order`` also carries its order id: two
-    orders that end at the same pool size must not share a key.
+    orders that end at the same pool size must not share a key. An order placed again after
+    the platform rejected one carries the rejected ids (``params["supersedes"]``), so it is
+    a new request, not the rejected one answered again.
     """
     parts = [account, step.action, step.target, _canon(step.before), _canon(step.after), day]
     if step.action == "confirm_order" and step.params.get("order_id"):
         parts.append(str(step.params["order_id"]))
+    if step.params.get("supersedes"):  # re-ordering after a rejection is a new request
+        parts.extend(str(order_id) for order_id in step.params["supersedes"])
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 

@@ -220,6 +220,27 @@ def test_an_order_waiting_on_approval_exits_3_and_a_later_run_continues_it(
     ]
 
 
+def test_a_rejected_order_is_ordered_again_the_same_day_as_a_new_request(
+    tmp_path: Path,
+) -> None:
+    ws = workspace(tmp_path, demo=("vertical-demo",), config=MANUAL_APPROVAL)
+    assert invoke(ws, "apply", "--auto-approve", "--wait-seconds", "0").exit_code == 3
+    (first,) = _orders(ws, "vertical-demo")
+    assert invoke(ws, "sandbox", "reject", first["order_id"]).exit_code == 0
+    plan = invoke(ws, "plan")
+    assert f"change order {first['order_id']} (+1 Premium iPECS ONE USER) was rejected" in (
+        plan.output
+    )
+    again = invoke(ws, "apply", "--auto-approve", "--wait-seconds", "0")
+    assert again.exit_code == 3, again.output
+    orders = _orders(ws, "vertical-demo")
+    assert [(o["package"], o["delta"], o["state"]) for o in orders] == [
+        ("Premium iPECS ONE USER", 1, "rejected"),
+        ("Premium iPECS ONE USER", 1, "submitted"),
+    ]
+    assert orders[1]["order_id"] != first["order_id"]
+
+
 def test_a_permanent_error_stops_what_depends_on_it_and_other_accounts_go_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -53,6 +53,9 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
     level: dict[str, int] = {}  # pool quantity once the head of the plan is done
     returns_to_confirm: dict[str, list[Change]] = {}
     pending = _pending(changes)
+    rejected: dict[str, tuple[str, ...]] = {}
+    for c in changes.of_kind("rejected_order"):
+        rejected[str(c.licence)] = (*rejected.get(str(c.licence), ()), str(c.before["order_id"]))
     for key, pool in changes.pools.items():
         price = _price(ctx, key)
         supply.add_free(key, pool.free)
@@ -84,6 +87,7 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
                 quantity + missing,
                 missing * price,
                 ref=f"order:{key}",
+                supersedes=rejected.get(key, ()),
             )
             head.extend(made)
             supply.add_ordered(key, made[-1].ref, missing)
@@ -133,6 +137,7 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
                 -(quantity - pool.target - temps) * price,
                 ref=f"return:{key}",
                 warnings=temps_returned(temps),
+                supersedes=rejected.get(key, ()),
             )
             made[0].after.extend(touching)
             tail.extend(made)
@@ -162,8 +167,13 @@ def _change_order(
     *,
     ref: str,
     warnings: tuple[str, ...] = (),
+    supersedes: tuple[str, ...] = (),
 ) -> list[Draft]:
-    """A change order (mode approval) and the final confirm that depends on it."""
+    """A change order (mode approval) and the final confirm that depends on it.
+
+    ``supersedes``: the platform's rejected orders of this package. They go into the step
+    so that apply derives a new idempotency key for the new order (the same before/after
+    as the rejected one would otherwise get the rejected outcome back)."""
     order = ctx.draft(
         ref,
         action,
@@ -173,6 +183,7 @@ def _change_order(
         monthly_delta=monthly,
         mode="approval",
         warnings=warnings,
+        params={"supersedes": list(supersedes)} if supersedes else {},
     )
     confirm = ctx.draft(
         f"confirm:{ref}", "confirm_order", licence=key, after={"quantity": after}, deps=[ref]
