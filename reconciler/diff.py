@@ -322,6 +322,9 @@ def _new_user(d: DesiredUser) -> ActualUser:
     if d.profile is None:
         raise InputError(f"user {d.extension} is new on the platform and needs a profile",
                          mark=d.mark)
+    if not d.name:  # every platform refuses a user without one (seeds 000-002)
+        raise InputError(f"user {d.extension} is new on the platform and needs a name",
+                         mark=d.mark)
     return ActualUser(
         extension=d.extension, user_id="", name=d.name or "", profile=d.profile,
         email=d.email, site=d.site, add_ons=d.add_ons or frozenset(), licence=d.licence,

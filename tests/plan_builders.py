@@ -32,7 +32,10 @@ BASIC, PREMIUM, PLUS, VM = ("Basic User With VM", "Premium iPECS ONE USER",
 
 def du(ext: int, profile: str | None = None, *, add_ons: Iterable[str] | None = None,
        **kw: Any) -> DesiredUser:
-    """A desired user; its mark is line ``ext`` of accounts/t.yaml."""
+    """A desired user; its mark is line ``ext`` of accounts/t.yaml. Its name defaults to
+    ``User <ext>``, the name :func:`au` gives the same user on the platform (a new user
+    needs one)."""
+    kw.setdefault("name", f"User {kw.get('renumbered_from') or ext}")
     return DesiredUser(extension=ext, mark=Mark(FILE, ext % 1000, 5), profile=profile,
                        add_ons=None if add_ons is None else frozenset(add_ons), **kw)
 

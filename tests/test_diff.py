@@ -157,7 +157,7 @@ def test_renumber_keeps_the_user() -> None:
 
 def test_renumber_already_done_is_nothing() -> None:
     d = desired(MITEL, du(1010, "standard", renumbered_from=1001))
-    assert diff(d, actual(MITEL, au(1010, "standard"))).changes == ()
+    assert diff(d, actual(MITEL, au(1010, "standard", name="User 1001"))).changes == ()
 
 
 def test_renumber_with_other_changes_names_the_new_extension() -> None:
@@ -185,7 +185,7 @@ def test_renumber_frees_the_old_extension_for_a_new_user() -> None:
 def test_renumber_done_and_old_extension_reused_is_nothing() -> None:
     # after apply: 1010 renumbered, 1001 created again; the file still says renumbered_from
     d = desired(MITEL, du(1010, "standard", renumbered_from=1001), du(1001, "courtesy"))
-    a = actual(MITEL, au(1001, "courtesy"), au(1010, "standard"))
+    a = actual(MITEL, au(1001, "courtesy"), au(1010, "standard", name="User 1001"))
     assert diff(d, a).changes == ()
 
 
@@ -217,6 +217,18 @@ def test_renumber_onto_a_pruned_users_extension_deletes_it() -> None:
 def test_new_user_without_profile_is_refused() -> None:
     with pytest.raises(InputError, match="user 1001 is new on the platform and needs a profile"):
         diff(desired(MITEL, du(1001, name="Ann")), actual(MITEL))
+
+
+@pytest.mark.parametrize("platform, profile", [(MITEL, "standard"), (IPECS, PREMIUM)])
+def test_new_user_without_name_is_refused_before_anything_is_ordered(
+        platform: str, profile: str) -> None:
+    with pytest.raises(InputError, match="user 150 is new on the platform and needs a name"):
+        diff(desired(platform, du(150, profile, name=None)), actual(platform))
+
+
+def test_a_kept_user_needs_no_name_in_the_file() -> None:
+    a = actual(MITEL, au(1001, "standard", name="Ann"))
+    assert diff(desired(MITEL, du(1001, "standard", name=None)), a).changes == ()
 
 
 # --------------------------------------------------------------------------- pools
