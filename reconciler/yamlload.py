@@ -14,6 +14,7 @@ booleans (also as mapping keys), ``2024-05-01`` is the str ``"2024-05-01"``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -271,10 +272,27 @@ def _scalar(tag: str, value: str, explicit: bool, mark: Mark) -> Any:
             return _BOOLS[value.lower()]
         node = yaml.ScalarNode(tag, value)
         if tag == _INT:
-            return _CONSTRUCTOR.construct_yaml_int(node)
+            number = _CONSTRUCTOR.construct_yaml_int(node)
+            if not explicit and not _DECIMAL.match(value):
+                raise InputError(_surprising_int(value, number), mark)
+            return number
         return _CONSTRUCTOR.construct_yaml_float(node)
     except (ValueError, KeyError, IndexError):
         raise InputError(f"{value!r} is not a valid {tag[len(_YAML) :]}", mark) from None
+
+
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
+
+
+def _surprising_int(text: str, number: int) -> str:
+    """YAML 1.1 reads 01001 as octal 513, 0x65 and 1_01 as 101, 1:40 as 100 (base 60):
+    never what an extension or a count in an account file means."""
+    if text.lstrip("+-").startswith("0") and text.lstrip("+-")[1:2].isdigit():
+        plain = text.lstrip("+-0").replace("_", "") or "0"
+        return (f'"{text}" is an octal number in YAML ({number}); write {plain}, '
+                "or quote it if it is text")
+    return (f'"{text}" is read by YAML as the number {number}; write a plain decimal '
+            "number, or quote it if it is text")
 
 
 def _tag_text(tag: str | None) -> str:

@@ -216,7 +216,7 @@ users:
   - extension: 101
     add_ons: [voicemail, recording]
     trial_ends: 2024-05-01
-  - extension: 0102
+  - extension: 102
     absent: yes
     caller_id: ~
 """
@@ -230,8 +230,9 @@ def test_values_are_plain_python() -> None:
         "policy": {"prune": True, "max_monthly_increase": 100.5},
         "users": [
             {"extension": 101, "add_ons": ["voicemail", "recording"], "trial_ends": "2024-05-01"},
-            # YAML 1.1, as PyYAML's SafeLoader: 0102 is octal (66), yes/no/on/off are booleans
-            {"extension": 66, "absent": True, "caller_id": None},
+            # YAML 1.1, as PyYAML's SafeLoader: yes/no/on/off are booleans (an octal
+            # 0102 is refused: see test_integers_yaml_1_1_would_silently_change_are_refused)
+            {"extension": 102, "absent": True, "caller_id": None},
         ],
     }
     assert type(data["users"][0]["extension"]) is int
@@ -298,7 +299,22 @@ def test_backslash_in_double_quotes(tmp_path: Path, parser: str) -> None:
     )
 
 
-@pytest.mark.parametrize("text", ["0", "7", "297", "0102", "0x1F", "1_000", "+12", "-3",
+@pytest.mark.parametrize("text", ["0", "7", "297", "+12", "-3", "0297", "1.5",
                                   "123456789012345678901234567890", "１２"])
 def test_plain_numbers_load_as_yaml_1_1_says(text: str) -> None:
     assert loads_yaml(f"n: {text}\n") == yaml.safe_load(f"n: {text}\n")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("01001", '"01001" is an octal number in YAML (513); write 1001, or quote it if it is text'),
+    ("0x65", '"0x65" is read by YAML as the number 101; write a plain decimal number, '
+             "or quote it if it is text"),
+    ("1_01", '"1_01" is read by YAML as the number 101; write a plain decimal number, '
+             "or quote it if it is text"),
+    ("1:40", '"1:40" is read by YAML as the number 100; write a plain decimal number, '
+             "or quote it if it is text"),
+])
+def test_integers_yaml_1_1_would_silently_change_are_refused(text: str, message: str) -> None:
+    with pytest.raises(InputError) as e:
+        loads_yaml(f"account: x\nextension: {text}\n", "a.yaml")
+    assert str(e.value) == f"a.yaml:2:12: {message}"
