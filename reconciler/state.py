@@ -199,12 +199,19 @@ class StateStore:
                 "DELETE FROM locks WHERE account = ? AND token = ?", (lock.account, lock.token)
             )
 
-    def unlock(self, account: str) -> LockInfo:
-        """Break the account's lock whoever holds it; raises :class:`NotLocked` if none."""
+    def unlock(self, account: str, *, force: bool = False) -> LockInfo:
+        """Break the account's lock; raises :class:`NotLocked` if none, and
+        :class:`LockHeld` when its holder is a live process on this host (unless
+        ``force``): breaking a running apply's lock lets two applies write at once."""
         with self._immediate():
             held = self.holder(account)
             if held is None:
                 raise NotLocked(f"account {account} is not locked")
+            if not force and _is_alive_local(held):
+                raise LockHeld(
+                    f"account {account} is locked by {held.owner} pid {held.pid}, which is "
+                    "still running on this host; let it finish (or stop it), or pass --force"
+                )
             self._db.execute("DELETE FROM locks WHERE account = ?", (account,))
             return held
 
@@ -280,6 +287,19 @@ class StateStore:
 
     def now(self) -> str:
         return iso(self._now())
+
+
+def _is_alive_local(lock: LockInfo) -> bool:
+    """True when the holder is a process on this host that still exists."""
+    if lock.host != socket.gethostname():
+        return False
+    try:
+        os.kill(lock.pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: alive, another user's
+        return True
+    return True
 
 
 def _is_dead_local(lock: LockInfo) -> bool:

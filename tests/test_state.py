@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def test_release_frees_and_the_next_run_takes_it(store: StateStore) -> None:
 
 def test_release_leaves_a_lock_someone_else_took_over(store: StateStore) -> None:
     old = store.acquire("northwind")
-    store.unlock("northwind")
+    store.unlock("northwind", force=True)  # this very process holds it: alive
     new = store.acquire("northwind", pid=99999, host="other")
     store.release(old)
     assert store.holder("northwind") == new
@@ -74,6 +75,16 @@ def test_unlock_breaks_a_lock_and_says_whose(store: StateStore) -> None:
     store.acquire("northwind", pid=4242, host="ci-7")
     held = store.unlock("northwind")
     assert (held.pid, held.host) == (4242, "ci-7")
+    assert store.holder("northwind") is None
+
+
+def test_unlock_refuses_a_lock_whose_holder_still_runs_here(store: StateStore) -> None:
+    store.acquire("northwind")  # held by this test process: alive on this host
+    with pytest.raises(LockHeld, match=r"^account northwind is locked by apply pid \d+, which "
+                                       "is still running on this host; let it finish"):
+        store.unlock("northwind")
+    assert store.holder("northwind") is not None
+    assert store.unlock("northwind", force=True).pid == os.getpid()
     assert store.holder("northwind") is None
 
 

@@ -244,10 +244,14 @@ def history(config_path: str, account: str | None, fmt: str, limit: int | None) 
 @click.command("unlock")
 @click.argument("slug")
 @config_option
-def unlock(slug: str, config_path: str) -> int:
+@click.option("--force", is_flag=True,
+              help="Break the lock even though its holder still runs on this host.")
+def unlock(slug: str, config_path: str, force: bool) -> int:
     """Break an account's apply lock, left behind by a run that died.
 
-    Make sure that run is really gone: two applies of one account at once can both write.
+    A lock whose holder still runs on this host is refused without --force. A holder on
+    another host cannot be checked: make sure that run is really gone, since two applies
+    of one account at once can both write.
 
     \b
     Example:
@@ -257,7 +261,7 @@ def unlock(slug: str, config_path: str) -> int:
     if not path.exists():
         raise NotLocked(f"account {slug} is not locked")
     with StateStore(path) as store:
-        held = store.unlock(slug)
+        held = store.unlock(slug, force=force)
     click.echo(
         f"unlocked account {slug} (held by {held.owner} pid {held.pid} on host {held.host} "
         f"since {held.since})"
