@@ -1,13 +1,16 @@
-"""Run GitHub Actions workflow steps locally, as a runner would: the step's script under
-``bash --noprofile --norc -eo pipefail``, with GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files and
-stub commands on PATH. Shared by test_workflows.py and test_e2e_gitops.py."""
+"""Run GitHub Actions workflow steps locally, as a runner on Linux would: each step's script
+under the shell GitHub picks for it (see ``Script.argv``), with GITHUB_OUTPUT /
+GITHUB_STEP_SUMMARY files and stub commands on PATH. Shared by test_workflows.py and
+test_e2e_gitops.py."""
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +35,56 @@ def step(doc: dict[str, Any], job: str, name: str) -> dict[str, Any]:
     raise AssertionError(f"no step {name!r} in job {job!r}")
 
 
-def action_script() -> str:
-    """The composite action's one scripted step (the one that runs reconciler)."""
+# GitHub's commands for a `run` step on Linux, by `shell:` (workflow syntax,
+# jobs.<job_id>.steps[*].shell). No shell at all is NOT the same as `shell: bash`: it runs
+# without pipefail, so `a | tee f` and `x=$(a | b)` hide a's failure.
+SHELLS = {
+    None: "bash -e {0}",
+    "bash": "bash --noprofile --norc -eo pipefail {0}",
+    "sh": "sh -e {0}",
+    "python": "python {0}",
+}
+
+
+@dataclass(frozen=True)
+class Script:
+    """A step's script and the ``shell:`` GitHub runs it with (None: none given anywhere)."""
+
+    run: str
+    shell: str | None
+
+    def argv(self, path: Path) -> list[str]:
+        template = SHELLS.get(self.shell, self.shell)
+        assert template is not None and "{0}" in template, f"unknown shell {self.shell!r}"
+        return [str(path) if word == "{0}" else word for word in shlex.split(template)]
+
+
+def workflow_script(doc: dict[str, Any], job: str, name: str) -> Script:
+    """A workflow step's script with its shell as GitHub resolves it: the step's ``shell``,
+    else the job's ``defaults.run.shell``, else the workflow's, else none."""
+    s = step(doc, job, name)
+    assert "run" in s, f"step {name!r} runs no script"
+    shell = s.get("shell") or _default_shell(doc["jobs"][job]) or _default_shell(doc)
+    return Script(str(s["run"]), shell)
+
+
+def _default_shell(scope: dict[str, Any]) -> str | None:
+    shell = ((scope.get("defaults") or {}).get("run") or {}).get("shell")
+    return str(shell) if shell else None
+
+
+def action_script() -> Script:
+    """The composite action's one scripted step (the one that runs reconciler). A composite
+    action has no ``defaults``; each of its run steps must name its shell."""
     steps = load(ACTION)["runs"]["steps"]
-    return str(next(s for s in steps if s.get("id") == "run")["run"])
+    s = next(s for s in steps if s.get("id") == "run")
+    assert s.get("shell"), "a composite action's run step must name its shell"
+    return Script(str(s["run"]), str(s["shell"]))
+
+
+def adhoc(commands: str) -> Script:
+    """A test's own commands between steps (not a workflow step), as a `shell: bash` step."""
+    return Script(commands, "bash")
 
 
 def action_env(**inputs: str) -> dict[str, str]:
@@ -61,7 +110,8 @@ log = os.environ["STUB_LOG"]
 with open(log, "a") as fh:
     fh.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
 spec = json.load(open(os.environ["STUB_SPEC"]))
-for key in (" ".join(sys.argv[1:3]), sys.argv[1] if len(sys.argv) > 1 else ""):
+for key in (" ".join(sys.argv[1:]), " ".join(sys.argv[1:3]),
+            sys.argv[1] if len(sys.argv) > 1 else ""):
     if key in spec.get(os.path.basename(sys.argv[0]), {{}}):
         out, err, code = spec[os.path.basename(sys.argv[0])][key]
         sys.stdout.write(out)
@@ -71,9 +121,9 @@ for key in (" ".join(sys.argv[1:3]), sys.argv[1] if len(sys.argv) > 1 else ""):
 
 
 class Runner:
-    """Runs a step's script as a GitHub runner does (bash -eo pipefail), with stub
-    commands on PATH answering from ``spec``: {command: {"arg1 arg2" or "arg1":
-    [stdout, stderr, exit]}}."""
+    """Runs a step's script as a GitHub runner does (its ``Script.argv``), with stub
+    commands on PATH answering from ``spec``: {command: {"all args", "arg1 arg2" or
+    "arg1" (the first that matches): [stdout, stderr, exit]}}."""
 
     def __init__(self, tmp_path: Path, *, real_reconciler: bool = False,
                  workdir: Path | None = None) -> None:
@@ -94,16 +144,15 @@ class Runner:
                 stub.write_text(STUB.format(python=sys.executable))
             stub.chmod(0o755)
 
-    def run(self, script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    def run(self, script: Script, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         (self.dir / "spec.json").write_text(json.dumps(self.spec))
-        (self.dir / "step.sh").write_text(script)
+        (self.dir / "step.sh").write_text(script.run)
         self.output.write_text("")  # each step has its own outputs
         full = {**os.environ, "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
                 "STUB_LOG": str(self.log), "STUB_SPEC": str(self.dir / "spec.json"),
                 "GITHUB_OUTPUT": str(self.output), "GITHUB_STEP_SUMMARY": str(self.summary),
                 "RUNNER_TEMP": str(self.dir / "runner-temp"), **env}
-        return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail",
-                               str(self.dir / "step.sh")], cwd=self.workdir, env=full,
+        return subprocess.run(script.argv(self.dir / "step.sh"), cwd=self.workdir, env=full,
                               capture_output=True, text=True, check=False)
 
     def calls(self, command: str) -> list[list[str]]:

@@ -12,7 +12,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from ghactions import ROOT, WORKFLOWS, Runner, action_env_for, action_script, load, step
+from ghactions import (
+    ROOT,
+    WORKFLOWS,
+    Runner,
+    action_env_for,
+    action_script,
+    adhoc,
+    load,
+    step,
+    workflow_script,
+)
 
 ACCOUNT_FILE = "accounts/vertical-demo.yaml"
 INTERNAL_FILE = "accounts/partner-internal.yaml"  # its plan is a Service Desk request
@@ -69,14 +79,14 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
     plan_wf, apply_wf = load(WORKFLOWS / "plan.yml"), load(WORKFLOWS / "apply.yml")
     action = action_script()
 
-    reset = r.run("reconciler sandbox reset\n", {})
+    reset = r.run(adhoc("reconciler sandbox reset\n"), {})
     assert reset.returncode == 0, reset.stderr
 
     # ---- pull request (plan.yml) --------------------------------------------------
     validate = r.run(action, action_env_for(step(plan_wf, "plan", "Validate")))
     assert (validate.returncode, r.outputs()["exit-code"]) == (0, "0"), validate.stdout
 
-    changed = r.run(step(plan_wf, "plan", "Changed accounts")["run"], {"BASE": first})
+    changed = r.run(workflow_script(plan_wf, "plan", "Changed accounts"), {"BASE": first})
     assert changed.returncode == 0, changed.stderr
     assert r.outputs()["files"].split() == [INTERNAL_FILE, ACCOUNT_FILE]
     assert (root / "plans" / "changed.txt").read_text() == (
@@ -96,7 +106,7 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
     assert [a["account"] for a in saved["accounts"]] == ["partner-internal", "vertical-demo"]
 
     # ---- merge (apply.yml) ----------------------------------------------------------
-    changed = r.run(step(apply_wf, "changed", "Changed accounts")["run"], {"BEFORE": first})
+    changed = r.run(workflow_script(apply_wf, "changed", "Changed accounts"), {"BEFORE": first})
     assert changed.returncode == 0, changed.stderr
     matrix = json.loads(r.outputs()["matrix"])
     assert matrix == {"include": [{"account": "partner-internal", "file": INTERNAL_FILE},
@@ -116,11 +126,11 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
     assert "::warning::reconciler apply: waiting on an approval or a manual step" in log
     assert "Please amend subscription C2TU-I25" in summary  # the pending list, summarised
 
-    again = r.run(f"reconciler plan {ACCOUNT_FILE} --detailed-exitcode\n", {})
+    again = r.run(adhoc(f"reconciler plan {ACCOUNT_FILE} --detailed-exitcode\n"), {})
     assert again.returncode == 0, again.stdout  # converged: nothing left to do
 
     # ---- nightly (drift.yml): vertical-demo is in sync, so its old issue is closed ----
-    drift_script = step(load(WORKFLOWS / "drift.yml"), "drift", "Drift issues")["run"]
+    drift_script = workflow_script(load(WORKFLOWS / "drift.yml"), "drift", "Drift issues")
     r.spec = {"gh": {"label create": ["", "", 0], "issue list": ["3\tDrift: vertical-demo\n",
                                                                   "", 0],
                      "issue create": ["", "", 0], "issue edit": ["", "", 0],
@@ -136,7 +146,7 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
         "Drift: contoso", "Drift: northwind", "Drift: partner-internal"]
 
     # ---- someone changes the platform by hand: the next night opens an issue ----------
-    assert r.run("reconciler sandbox reset\n", {}).returncode == 0
+    assert r.run(adhoc("reconciler sandbox reset\n"), {}).returncode == 0
     r.log.unlink()
     r.spec["gh"]["issue list"] = ["", "", 0]
     nightly = r.run(drift_script, {"RUN_URL": "https://example.test/run/2"})

@@ -13,7 +13,18 @@ from typing import Any
 
 import pytest
 import yaml
-from ghactions import ACTION, ROOT, WORKFLOWS, Runner, action_env, action_script, load, step
+from ghactions import (
+    ACTION,
+    ROOT,
+    WORKFLOWS,
+    Runner,
+    Script,
+    action_env,
+    action_script,
+    load,
+    step,
+    workflow_script,
+)
 
 PATHS = ["accounts/**", "pricebook.yaml", "reconciler.yaml"]
 
@@ -166,6 +177,50 @@ def test_every_third_party_action_is_pinned_to_a_version_tag() -> None:
     assert unpinned == []
 
 
+def test_every_run_step_runs_under_bash_with_pipefail() -> None:
+    # GitHub runs a step without `shell:` as `bash -e {0}`: no pipefail, so `a | tee f` or
+    # `x=$(a | b)` hides a's failure. Each workflow sets `shell: bash` once for all its
+    # steps (no job or step may override it); a composite action has no defaults, so each
+    # of its run steps names the shell itself.
+    workflows = sorted(WORKFLOWS.glob("*.y*ml"))
+    assert {p.name: load(p).get("defaults") for p in workflows} == {
+        p.name: {"run": {"shell": "bash"}} for p in workflows}
+    overrides = [f"{p.name} {name}" for p in workflows for name, job in load(p)["jobs"].items()
+                 if "defaults" in job]
+    overrides += [where for where, s in all_steps()
+                  if "shell" in s and not where.startswith("action.yml")]
+    assert overrides == []
+    action_steps = [s for s in load(ACTION)["runs"]["steps"] if "run" in s]
+    assert action_steps and [s.get("shell") for s in action_steps] == ["bash"] * len(action_steps)
+    scripts = [workflow_script(load(p), job, s["name"]) for p in workflows
+               for job, spec in load(p)["jobs"].items() for s in spec["steps"] if "run" in s]
+    assert scripts and {s.shell for s in scripts} == {"bash"}
+
+
+def test_the_emulated_runner_uses_githubs_shell_for_each_step(tmp_path: Path) -> None:
+    # the shell glue tests below mean something only if the runner here is GitHub's:
+    # without `shell:` a failure before a pipe passes, with `shell: bash` it fails the step
+    r = Runner(tmp_path)
+    hidden = "x=$(false | tr a b)\nfalse | tee /dev/null\necho reached\n"
+    github_default = r.run(Script(hidden, None), {})
+    assert (github_default.returncode, github_default.stdout) == (0, "reached\n")
+    assert r.run(Script(hidden, "bash"), {}).returncode == 1
+    assert Script("", None).argv(Path("s.sh")) == ["bash", "-e", "s.sh"]
+    assert Script("", "bash").argv(Path("s.sh")) == [
+        "bash", "--noprofile", "--norc", "-eo", "pipefail", "s.sh"]
+    assert Script("", "sh").argv(Path("s.sh")) == ["sh", "-e", "s.sh"]
+    assert Script("", "bash -x {0}").argv(Path("s.sh")) == ["bash", "-x", "s.sh"]
+    # the step's shell, else its job's default, else the workflow's, else none
+    doc: dict[str, Any] = {"defaults": {"run": {"shell": "sh"}}, "jobs": {
+        "a": {"steps": [{"name": "own", "run": "x", "shell": "python"},
+                        {"name": "wf", "run": "x"}]},
+        "b": {"defaults": {"run": {"shell": "bash"}}, "steps": [{"name": "job", "run": "x"}]}}}
+    assert [workflow_script(doc, job, name).shell for job, name in (
+        ("a", "own"), ("a", "wf"), ("b", "job"))] == ["python", "sh", "bash"]
+    del doc["defaults"]
+    assert workflow_script(doc, "a", "wf").shell is None
+
+
 def test_pre_commit_hook_validates_account_files() -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     hook = {h["id"]: h for h in hooks}["reconciler-validate"]
@@ -271,7 +326,7 @@ def test_action_refuses_an_unknown_command(tmp_path: Path) -> None:
     assert r.calls("reconciler") == []
 
 
-DRIFT_SCRIPT = step(load(WORKFLOWS / "drift.yml"), "drift", "Drift issues")["run"]
+DRIFT_SCRIPT = workflow_script(load(WORKFLOWS / "drift.yml"), "drift", "Drift issues")
 
 
 def test_drift_opens_updates_and_closes_one_issue_per_account(tmp_path: Path) -> None:
@@ -331,7 +386,7 @@ def test_plan_with_only_a_deleted_account_comments_that_nothing_is_planned(
     deleted = ("old-client  accounts/old-client.yaml  deleted: no longer managed, nothing "
                "changes on its platform\n")
     (tmp_path / "plans" / "changed.txt").write_text(deleted)
-    script = step(load(WORKFLOWS / "plan.yml"), "plan", "Nothing to plan")["run"]
+    script = workflow_script(load(WORKFLOWS / "plan.yml"), "plan", "Nothing to plan")
     assert r.run(script, {}).returncode == 0
     comment = (tmp_path / "plans" / "plan.md").read_text()
     assert comment == ("### reconciler plan\n\nNo account file to plan in this pull request.\n"
@@ -349,10 +404,29 @@ def test_changed_accounts_step_fails_when_changed_fails(
     # e.g. a shallow clone without the base commit: the job must stop, not plan nothing
     r = Runner(tmp_path)
     r.spec = {"reconciler": {"changed": ["", "error: unknown git ref\n", 1]}}
-    script = step(load(WORKFLOWS / workflow), job, "Changed accounts")["run"]
+    script = workflow_script(load(WORKFLOWS / workflow), job, "Changed accounts")
     result = r.run(script, env)
     assert result.returncode == 1
-    assert r.output.read_text() == ""
+    assert "error: unknown git ref" in result.stderr
+    assert r.output.read_text() == ""  # no `files=` / `matrix=`: "Nothing to plan" never runs
+
+
+def test_plan_changed_accounts_lists_them_and_passes_the_files_on(tmp_path: Path) -> None:
+    r = Runner(tmp_path)
+    table = ("contoso    accounts/contoso.yaml    modified\n"
+             "old        accounts/old.yaml        deleted: no longer managed, nothing changes "
+             "on its platform\n"
+             "northwind  accounts/northwind.yaml  added\n")
+    r.spec = {"reconciler": {
+        "changed --base origin/main": [table, "", 0],
+        "changed --base origin/main --format files": [
+            "accounts/contoso.yaml\naccounts/northwind.yaml\n", "", 0]}}
+    result = r.run(workflow_script(load(WORKFLOWS / "plan.yml"), "plan", "Changed accounts"),
+                   {"BASE": "origin/main"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == table
+    assert (tmp_path / "plans" / "changed.txt").read_text() == table
+    assert r.outputs() == {"files": "accounts/contoso.yaml accounts/northwind.yaml"}
 
 
 def test_plan_with_invalid_files_replaces_the_old_plan_comment_with_the_errors(
@@ -361,7 +435,7 @@ def test_plan_with_invalid_files_replaces_the_old_plan_comment_with_the_errors(
     r = Runner(tmp_path)
     error = 'accounts/a.yaml:5:11: unknown platform "ipecs-clod" (did you mean "ipecs-cloud"?)\n'
     r.spec = {"reconciler": {"validate": [error, "1 error in 1 file\n", 1]}}
-    script = step(load(WORKFLOWS / "plan.yml"), "plan", "Invalid files")["run"]
+    script = workflow_script(load(WORKFLOWS / "plan.yml"), "plan", "Invalid files")
     assert r.run(script, {}).returncode == 0
     comment = (tmp_path / "plans" / "plan.md").read_text()
     assert comment == (
@@ -374,8 +448,8 @@ def test_plan_with_invalid_files_replaces_the_old_plan_comment_with_the_errors(
     ("0", "reconciler plan exited 1"), ("1", "the account files are not valid")])
 def test_plan_fails_last_saying_why(tmp_path: Path, validate: str, fails: str) -> None:
     r = Runner(tmp_path)
-    last = step(load(WORKFLOWS / "plan.yml"), "plan",
-                "Fail when the files are invalid or the plan is blocked")
-    result = r.run(last["run"], {"VALIDATE": validate})
+    last = workflow_script(load(WORKFLOWS / "plan.yml"), "plan",
+                           "Fail when the files are invalid or the plan is blocked")
+    result = r.run(last, {"VALIDATE": validate})
     assert result.returncode == 1
     assert result.stdout.startswith(f"::error::{fails}")
