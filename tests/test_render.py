@@ -13,7 +13,7 @@ import pytest
 from render_sample import CREATED_AT, FP, check_golden, contoso, ipecs, mitel, sample_plan
 
 from reconciler.plan import AccountPlan, Cost, Plan, Step, Verdict
-from reconciler.render import render, view
+from reconciler.render import render, render_drift, view
 from reconciler.render.markdown import LIMIT
 
 SCHEMA = json.loads(
@@ -204,6 +204,60 @@ def test_markdown_folds_the_largest_account_before_cutting() -> None:
     assert "| s1 | &#126; | Swap | 1001 User Number 1 of account 0 |" in md  # small's table
 
 
+DOWNGRADE = ("downgrade of 1006 from Advanced CLOUD to Standard CLOUD loses add-on "
+             "Contact Center Agent and included feature Video Meetings")
+
+
+def _with_warnings(acct: AccountPlan, warned: dict[int, str]) -> AccountPlan:
+    """``acct`` with the steps at the given positions warning the given text."""
+    steps = tuple(replace(s, warnings=(warned[j],)) if j in warned else s
+                  for j, s in enumerate(acct.steps))
+    return replace(acct, steps=steps)
+
+
+def test_markdown_folded_step_table_keeps_its_step_warnings() -> None:
+    huge = _with_warnings(_big(1, 3000).accounts[0], {1006: DOWNGRADE})
+    huge = replace(huge, warnings=("prices are sample list prices",),
+                   blocked=(Verdict("budget", "raises the monthly bill by 24000.00 USD"),))
+    md = rendered(Plan((huge,), created_at=CREATED_AT), "markdown")
+    assert len(md) <= LIMIT
+    assert "_3000 steps (0 to add, 3000 to change, 0 to remove) are not listed" in md
+    assert f"- s1006 2006 User Number 1006 of account 0: ⚠️ {DOWNGRADE}\n" in md
+    assert "- prices are sample list prices\n" in md
+    assert "- raises the monthly bill by 24000.00 USD (budget)\n" in md
+    assert "folded into counts with their step warnings listed; see the plan artifact." in md
+
+
+def test_markdown_lists_step_warnings_in_part_only_as_a_last_resort() -> None:
+    # every one of 3000 steps warns: the list itself is over the limit
+    big = _big(1, 3000).accounts[0]
+    huge = _with_warnings(big, {j: f"{DOWNGRADE} ({j})" for j in range(3000)})
+    huge = replace(huge, warnings=("prices are sample list prices",),
+                   blocked=(Verdict("budget", "raises the monthly bill by 24000.00 USD"),))
+    md = rendered(Plan((huge,), created_at=CREATED_AT), "markdown")
+    assert len(md) <= LIMIT
+    listed = len(re.findall(r"^- s\d+ \d+ User Number .*: ⚠️ downgrade", md, flags=re.M))
+    assert 100 < listed < 3000
+    assert f"{DOWNGRADE} (0)" in md  # the first ones, in plan order
+    assert (f"- _… and {3000 - listed:,} more step warnings, not listed to keep this comment "
+            "within GitHub's size limit; see the plan artifact._\n") in md
+    assert f"with their step warnings listed ({3000 - listed:,} of those only counted)" in md
+    assert "- prices are sample list prices\n" in md  # account warnings are never folded
+    assert "raises the monthly bill by 24000.00 USD (budget)" in md
+    assert "not shown" not in md
+
+
+def test_markdown_small_accounts_keep_their_warnings_next_to_a_folded_one() -> None:
+    big = _big(1, 1500).accounts[0]
+    warned = replace(_with_warnings(_big(1, 2).accounts[0], {1: DOWNGRADE}), account="warned")
+    md = rendered(Plan((big, warned), created_at=CREATED_AT), "markdown")
+    assert len(md) <= LIMIT and "not shown" not in md
+    # the small account keeps its step table, its warning in the step's row
+    assert ("| s1 | &#126; | Swap | 1001 User Number 1 of account 0 | telephony -&gt; essentials"
+            f"<br>⚠️ {DOWNGRADE} |") in md
+    assert "_1500 steps (0 to add, 1500 to change, 0 to remove) are not listed" in md
+
+
 def test_markdown_under_the_limit_is_neither_folded_nor_cut() -> None:
     md = rendered(sample_plan(), "markdown")
     assert "not shown" not in md and "not listed" not in md
@@ -226,3 +280,53 @@ def test_view_totals_per_currency() -> None:
         {"currency": "EUR", "monthly_delta": "+2.00", "one_time": "1.00"},
         {"currency": "USD", "monthly_delta": "-1.50", "one_time": "75.00"},
     ]
+
+
+def _drifted(account: str, users: int) -> AccountPlan:
+    steps = tuple(
+        Step(f"s{j}", "create_user", user=3000 + j,
+             after={"extension": 3000 + j, "name": f"Bulk User {j}", "profile": "advanced"})
+        for j in range(users)
+    )
+    return replace(mitel(), account=account, steps=steps, unmanaged=(), drift=())
+
+
+def drift_markdown(plan: Plan) -> str:
+    out = io.StringIO()
+    assert render_drift(plan, "markdown", out)
+    return out.getvalue()
+
+
+def test_drift_markdown_lists_a_big_account_in_part() -> None:
+    md = drift_markdown(Plan((_drifted("northwind", 1500),), created_at=CREATED_AT))
+    assert len(md) <= LIMIT
+    assert "**Drift: 1500 differences in 1 of 1 account.**" in md
+    assert "<summary><b>northwind</b> · Mitel Connect CLOUD CC-104233 · 1500 differences" in md
+    rows = re.findall(r"^\| there is no user (\d+) \|", md, flags=re.M)
+    assert rows[:2] == ["3000", "3001"] and 100 < len(rows) < 1500
+    assert (f"_… and {1500 - len(rows):,} more differences, not listed to keep this report "
+            "within GitHub's size limit; run `reconciler drift` locally for all of them._") in md
+    assert "not shown" not in md
+
+
+def test_drift_markdown_shares_the_room_between_big_accounts() -> None:
+    plan = Plan((_drifted("first", 1500), _drifted("second", 1500), _drifted("small", 3)),
+                created_at=CREATED_AT)
+    md = drift_markdown(plan)
+    assert len(md) <= LIMIT
+    sections = md.split("<details open>")[1:]
+    assert [s.count("| there is no user") for s in sections][2] == 3
+    first, second = (s.count("| there is no user") for s in sections[:2])
+    assert first >= second > 100
+    assert "small" in sections[2] and "more differences" not in sections[2]
+
+
+def test_drift_markdown_leaves_out_accounts_only_when_their_headings_do_not_fit() -> None:
+    plan = Plan(tuple(_drifted(f"account-{i:04d}", 1) for i in range(1000)),
+                created_at=CREATED_AT)
+    md = drift_markdown(plan)
+    assert len(md) <= LIMIT
+    shown = md.count("<details open>")
+    assert 0 < shown < 1000
+    assert (f"> … {1000 - shown} accounts with drift not shown to keep this report within "
+            "GitHub's size limit") in md

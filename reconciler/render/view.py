@@ -241,6 +241,13 @@ def account_view(acct: AccountPlan) -> dict[str, Any]:
             {"policy": v.policy, "message": v.message} for v in acct.blocked if not v.blocking
         ],
         "warnings": list(acct.warnings),
+        # every step's warnings with the step they belong to: what a folded step table
+        # still lists (a downgrade that loses an add-on must reach the reviewer)
+        "step_warnings": [
+            {"step": s["id"], "subject": s["subject"], "text": w}
+            for s in steps
+            for w in s["warnings"]
+        ],
         "warning_count": len(acct.warnings) + step_warnings,
         "unmanaged": [
             {
