@@ -36,11 +36,20 @@ class InputError(ReconcilerError):
         super().__init__(self._render())
 
     def _render(self) -> str:
+        message = _printable(self.message)
         if self.mark is not None:
-            return f"{self.mark}: {self.message}"
+            return f"{self.mark}: {message}"
         if self.file:
-            return f"{self.file}: {self.message}"
-        return self.message
+            return f"{_printable(self.file)}: {message}"
+        return message
+
+
+def _printable(text: str) -> str:
+    """One line whatever the user wrote: a newline, tab or terminal escape quoted from a
+    file is shown escaped (\\n, \\x1b) instead of breaking the line or the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class ValidationFailed(ReconcilerError):

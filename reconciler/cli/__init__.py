@@ -33,6 +33,9 @@ class ReconcilerGroup(click.Group):
             ctx.exit(int(ExitCode.ERROR))
         except (click.exceptions.Exit, SystemExit):
             raise
+        except BrokenPipeError:  # `reconciler sandbox show | head`: the reader left
+            _silence_stdout()
+            ctx.exit(int(ExitCode.ERROR))
         except Exception as e:  # a bug: still no traceback unless asked for
             if os.environ.get("RECONCILER_DEBUG"):
                 raise
@@ -44,6 +47,17 @@ class ReconcilerGroup(click.Group):
         if isinstance(rv, int):
             ctx.exit(int(rv))
         return rv
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (a test runner's buffer)
+        pass
+    finally:
+        os.close(devnull)
 
 
 def _one_line(e: ReconcilerError) -> str:

@@ -84,7 +84,7 @@ def show_command(fmt: str, account: str | None, config_path: str) -> None:
 
 
 @sandbox_group.command("advance-clock")
-@click.argument("days", type=click.IntRange(min=0))
+@click.argument("days", type=click.IntRange(min=0, max=3650))
 @config_option
 def advance_clock_command(days: int, config_path: str) -> None:
     """Move the sandbox clock DAYS forward (trials expire, delayed orders get approved)."""
@@ -137,6 +137,9 @@ def add_account_command(platform: str, external_id: str, name: str | None, kind:
       reconciler sandbox add-account --platform ipecs-cloud --external-id C000000200 \\
           --name "Acme" --site "Acme HQ=100-299"
     """
+    if not external_id.strip() or external_id != external_id.strip():
+        raise ReconcilerError(f"--external-id {external_id!r}: give the platform's account id, "
+                              "without surrounding spaces")
     parsed = [_site(s) for s in sites]
     _open(config_path).add_account(platform, external_id, name, kind, parsed)
     click.echo(f"{platform} account {external_id}: created")
