@@ -140,6 +140,12 @@ def test_apply_is_one_job_per_account_behind_an_environment_never_cancelled() ->
     assert step(apply, "apply", "Apply")["with"] == {
         "command": "apply", "paths": "${{ matrix.file }}", "extra-args": "--auto-approve",
         "summary": "true"}
+    # the runner's disk goes with the job: the journal (`reconciler history`) is kept
+    journal = step(apply, "apply", "Keep the apply journal")
+    assert journal["if"] == "always()"
+    assert journal["uses"].startswith("actions/upload-artifact@")
+    assert journal["with"]["path"] == ".reconciler/state.db"
+    assert journal["with"]["name"] == "journal-${{ matrix.account }}"
 
 
 def test_drift_runs_nightly_and_by_hand_and_may_write_issues() -> None:
