@@ -58,7 +58,7 @@ def test_every_mapping_refuses_unknown_fields(name: str) -> None:
             assert "additionalProperties" in node, pointer
 
 
-@pytest.mark.parametrize("name", SCHEMAS)
+@pytest.mark.parametrize("name", (*SCHEMAS, "plan"))
 def test_every_field_has_a_description(name: str) -> None:
     schema = load_schema(name)
     assert schema["description"]
@@ -68,6 +68,14 @@ def test_every_field_has_a_description(name: str) -> None:
             if "$ref" in sub and "description" not in sub:
                 target = schema["$defs"][sub["$ref"].rsplit("/", 1)[1]]
             assert target.get("description"), f"{pointer}/properties/{field}"
+
+
+def test_plan_open_objects_say_what_they_hold() -> None:
+    plan = load_schema("plan")["$defs"]
+    unmanaged = plan["account"]["properties"]["unmanaged"]["items"]
+    assert unmanaged["additionalProperties"] is False
+    params = plan["step"]["properties"]["params"]["properties"]
+    assert set(params) == {"request", "order_id", "supersedes", "old_total", "new_total", "currency"}
 
 
 def test_the_omitted_versus_empty_rule_is_stated() -> None:
