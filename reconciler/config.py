@@ -10,7 +10,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.model import Mark
 
 DEFAULT_CONFIG = "reconciler.yaml"
 DEFAULT_SANDBOX = ".reconciler/sandbox.db"
@@ -33,6 +36,8 @@ class Config:
     sandbox_path: Path = Path(DEFAULT_SANDBOX)
     state_path: Path = Path(DEFAULT_STATE)
     pricebook_path: Path | None = None
+    #: where reconciler.yaml names the price book, so a missing one is reported there
+    pricebook_mark: Mark | None = None
     providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
     #: policy defaults for every account (an account's own policy wins)
     policy: Mapping[str, Any] = field(default_factory=dict)
@@ -96,6 +101,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         sandbox_path=resolve(sandbox.get("path", DEFAULT_SANDBOX)),
         state_path=resolve(state.get("path", DEFAULT_STATE)),
         pricebook_path=resolve(doc["pricebook"]) if "pricebook" in doc else None,
+        pricebook_mark=doc.value_marks.get("pricebook"),
         providers=providers,
         policy=policy,
         source=name,

@@ -92,13 +92,34 @@ def load_catalogs(config: Config | None = None) -> dict[str, Catalog]:
     catalogs = {name: platform.catalog for name, platform in PLATFORMS.items()}
     if path is None:
         return catalogs
-    if not path.exists():
-        where = config.source or "reconciler.yaml"
-        raise ValidationFailed(
-            [InputError(f"price book {path} not found (named in {where})", file=str(path))]
-        )
+    if config.pricebook_path is not None:
+        # a price book reconciler.yaml names but we cannot open is a mistake in
+        # reconciler.yaml: point at the line that names it
+        problem = _unreadable(path)
+        if problem:
+            error = f"price book {_display(path)} {problem}"
+            mark = config.pricebook_mark
+            raise ValidationFailed(
+                [InputError(error, mark) if mark else InputError(error, file=config.source)]
+            )
     book = load_pricebook(path, display_name=_display(path))
     return {name: book.apply(catalog) for name, catalog in catalogs.items()}
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a price book, or None when it can."""
+    if not path.exists():
+        return "does not exist"
+    try:
+        with open(path, "rb"):
+            pass
+    except IsADirectoryError:
+        return "cannot be read: is a directory, not a YAML file"
+    except PermissionError:
+        return "cannot be read: permission denied"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    return None
 
 
 def _display(path: Path) -> str:

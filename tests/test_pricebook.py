@@ -79,13 +79,20 @@ def test_the_price_book_named_in_reconciler_yaml_relative_to_it(here: Path) -> N
     assert catalogs["ipecs-cloud"].products["Premium iPECS ONE USER"].monthly == Decimal("19.99")
 
 
-def test_a_named_price_book_that_is_missing(here: Path) -> None:
-    (here / "reconciler.yaml").write_text("pricebook: prices.yaml\n")
+def test_a_named_price_book_that_is_missing_points_at_reconciler_yaml(here: Path) -> None:
+    (here / "reconciler.yaml").write_text("state: {path: s.db}\npricebook: nosuch.yaml\n")
     with pytest.raises(ValidationFailed) as info:
         load_catalogs(load_config("reconciler.yaml"))
-    assert (
-        str(info.value)
-        == "prices.yaml: price book prices.yaml not found (named in reconciler.yaml)"
+    assert str(info.value) == "reconciler.yaml:2:12: price book nosuch.yaml does not exist"
+
+
+def test_a_named_price_book_that_cannot_be_read_points_at_reconciler_yaml(here: Path) -> None:
+    (here / "reconciler.yaml").write_text("pricebook: book.yaml\n")
+    (here / "book.yaml").mkdir()
+    with pytest.raises(ValidationFailed) as info:
+        load_catalogs(load_config("reconciler.yaml"))
+    assert str(info.value) == (
+        "reconciler.yaml:1:12: price book book.yaml cannot be read: is a directory, not a YAML file"
     )
 
 
