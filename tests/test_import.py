@@ -167,3 +167,21 @@ def test_import_refuses_to_overwrite_and_names_a_missing_account(here: Path) -> 
     missing = run("import", "--platform", "ipecs-cloud", "--external-id", "C000000001")
     assert (missing.exit_code, missing.output) == (
         1, "error: Customer C000000001 does not exist\n")
+
+
+def test_import_refuses_an_output_name_validate_would_refuse(here: Path) -> None:
+    result = run("import", "--platform", "mitel-connect", "--external-id", "CC-104233",
+                 "-o", "x.txt")
+    assert (result.exit_code, result.output) == (
+        1, "error: -o x.txt: an account file must end in .yaml or .yml\n")
+    assert not (here / "x.txt").exists()
+
+
+def test_import_that_cannot_write_says_error_on_one_line(here: Path) -> None:
+    (here / "file").write_text("")
+    out = here / "file" / "x.yaml"  # a file where a directory should be
+    result = run("import", "--platform", "mitel-connect", "--external-id", "CC-104233",
+                 "-o", str(out))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: cannot write {out} (")
+    assert result.output.count("\n") == 1

@@ -167,6 +167,9 @@ def import_command(platform: str, external_id: str, output: Path | None, force: 
     from reconciler.importer import import_account
     from reconciler.sandbox.core import load_catalogs
 
+    if output is not None and output.suffix.lower() not in (".yaml", ".yml"):
+        # validate and plan read only .yaml/.yml files: refuse before asking the platform
+        raise ReconcilerError(f"-o {output}: an account file must end in .yaml or .yml")
     config = _config(config_path)
     text = import_account(provider_for(platform, config), external_id, load_catalogs(config))
     if output is None:
@@ -178,7 +181,8 @@ def import_command(platform: str, external_id: str, output: Path | None, force: 
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
     except OSError as e:
-        raise ReconcilerError(f"cannot write {output}: {e.strerror or e}") from e
+        # "(reason)", not ": reason": a line starting "x.yaml:" reads as located
+        raise ReconcilerError(f"cannot write {output} ({e.strerror or e})") from e
     click.echo(f"wrote {output}", err=True)
 
 
