@@ -25,6 +25,21 @@ def unknown(
     return InputError(f'unknown {what} "{value}"{hint}{extra}', mark)
 
 
+def check_no_internal_kind(account: DesiredAccount, label: str) -> list[InputError]:
+    """``kind: internal`` is a Call2Teams notion (the partner's own account, which may use
+    internal-use SKUs); on another platform it would be silently meaningless. ``kind:
+    client``, the default everywhere, is left alone."""
+    if account.kind != "internal":
+        return []
+    return [
+        InputError(
+            "kind: internal is a Call2Teams account kind (the partner's own account); "
+            f"{label} accounts have no kind: remove it",
+            account.where("kind"),
+        )
+    ]
+
+
 def check_extensions(account: DesiredAccount) -> list[InputError]:
     """Extensions are unique in the account; ``renumbered_from`` names no extension that
     another user entry still has, nor one another user is renumbered from."""

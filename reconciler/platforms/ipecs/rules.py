@@ -15,6 +15,7 @@ from reconciler.model import DesiredAccount
 from reconciler.platforms.common_rules import (
     check_extensions,
     check_licence_counts,
+    check_no_internal_kind,
     check_sites,
     count_needs,
     unknown,
@@ -33,7 +34,8 @@ def complete(account: DesiredAccount, catalog: Catalog) -> tuple[DesiredAccount,
 
 
 def validate(account: DesiredAccount, catalog: Catalog) -> list[InputError]:
-    errors = check_extensions(account) + check_sites(account, site_required=True)
+    errors = check_no_internal_kind(account, "iPECS Cloud")
+    errors += check_extensions(account) + check_sites(account, site_required=True)
     known_licences = True
     for key in account.licences or {}:
         if key not in catalog.products:

@@ -10,11 +10,17 @@ from __future__ import annotations
 from reconciler.catalog import Catalog
 from reconciler.errors import InputError
 from reconciler.model import DesiredAccount, DesiredUser
-from reconciler.platforms.common_rules import check_extensions, check_sites, unknown
+from reconciler.platforms.common_rules import (
+    check_extensions,
+    check_no_internal_kind,
+    check_sites,
+    unknown,
+)
 
 
 def validate(account: DesiredAccount, catalog: Catalog) -> list[InputError]:
-    errors = check_extensions(account) + check_sites(account)
+    errors = check_no_internal_kind(account, "Mitel Connect CLOUD")
+    errors += check_extensions(account) + check_sites(account)
     # (assumed) Connect CLOUD bills each profile per user; the seed shows no licence pool
     if account.licences is not None:
         errors.append(
