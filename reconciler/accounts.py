@@ -257,6 +257,17 @@ def _build(
                 )
             )
             first, last = last, first  # reported once; the rules check users against it
+        # a user's extension must say which site it is on: ranges may not share one
+        other = next((s for s in sites if s.first <= last and first <= s.last), None)
+        if other is not None:
+            errors.append(
+                InputError(
+                    f'extensions {first}-{last} of site "{site_name}" overlap site '
+                    f'"{other.name}" ({other.first}-{other.last}); each extension belongs to '
+                    "one site",
+                    where,
+                )
+            )
         sites.append(Site(str(site_name), first, last))
     licences = None
     if "licences" in doc:
