@@ -189,14 +189,24 @@ def _discover(paths: Sequence[str]) -> tuple[list[_Source], list[InputError]]:
     for arg in paths:
         path = Path(arg)
         if path.is_dir():
-            found = sorted(
-                p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES and p.is_file()
-            )
-            if not found:
+            named = sorted(p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES)
+            found, broken = [], []
+            for p in named:
+                name = os.path.normpath(os.path.join(arg, p.name))
+                if _broken_link(p):
+                    # skipping it would silently drop an account from the plan
+                    broken.append(_broken_link_error(p, name))
+                elif p.is_file():
+                    found.append((p, name))
+            errors.extend(broken)
+            if not found and not broken:
                 errors.append(
                     InputError("no account files (*.yaml, *.yml) in this directory", file=arg)
                 )
-            candidates = [(p, os.path.normpath(os.path.join(arg, p.name))) for p in found]
+            candidates = found
+        elif _broken_link(path):
+            errors.append(_broken_link_error(path, os.path.normpath(arg)))
+            continue
         elif path.exists():
             if path.suffix.lower() not in _SUFFIXES:
                 # the whole file is wrong; 1:1 keeps the line file:line:col like every other
@@ -213,6 +223,18 @@ def _discover(paths: Sequence[str]) -> tuple[list[_Source], list[InputError]]:
                 seen.add(key)
                 sources.append(_Source(p, name))
     return sources, errors
+
+
+def _broken_link(path: Path) -> bool:
+    return path.is_symlink() and not path.exists()
+
+
+def _broken_link_error(path: Path, name: str) -> InputError:
+    target = os.readlink(path)
+    return InputError(
+        f"broken symbolic link (its target {target} does not exist); fix or remove it",
+        file=name,
+    )
 
 
 def _read(

@@ -57,6 +57,27 @@ def test_discover_missing_path(accounts: Path) -> None:
     assert str(info.value) == "nowhere: no such file or directory"
 
 
+def test_a_broken_symlink_in_a_directory_is_an_error_not_skipped(accounts: Path) -> None:
+    (accounts / "a.yaml").write_text(IPECS)
+    (accounts / "broken.yaml").symlink_to("gone.yaml")
+    assert errors_of(["accounts"]) == [
+        "accounts/broken.yaml: broken symbolic link (its target gone.yaml does not exist); "
+        "fix or remove it"
+    ]
+    assert errors_of(["accounts/broken.yaml"]) == [
+        "accounts/broken.yaml: broken symbolic link (its target gone.yaml does not exist); "
+        "fix or remove it"
+    ]
+
+
+def test_a_directory_with_only_a_broken_symlink_names_it(accounts: Path) -> None:
+    (accounts / "broken.yaml").symlink_to("gone.yaml")
+    assert errors_of(["accounts"]) == [
+        "accounts/broken.yaml: broken symbolic link (its target gone.yaml does not exist); "
+        "fix or remove it"
+    ]
+
+
 def test_a_file_named_twice_is_read_once(accounts: Path) -> None:
     (accounts / "a.yaml").write_text(IPECS)
     assert len(load_accounts(["accounts", "accounts/a.yaml", "./accounts/a.yaml"])) == 1
