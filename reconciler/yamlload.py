@@ -349,6 +349,21 @@ def _syntax_error(exc: yaml.YAMLError, text: str, name: str) -> InputError:
             "unclosed quoted string; add the closing quote (the same kind as the opening one)",
             Mark(name, cm.line + 1, cm.column + 1),
         )
+    if "flow" in context and _blank_from(lines, line, col):
+        opened = _unclosed_bracket(lines)
+        if opened is not None:  # at the end of the file: point at what was left open
+            (ln, c), ch = opened
+            close = "]" if ch == "[" else "}"
+            msg = f'unclosed "{ch}" (opened at line {ln}): close it with "{close}"'
+            return InputError(msg, Mark(name, ln, c))
+    if "block collection" in context and (
+        "expected '-' indicator" in problem or "expected <block end>" in problem
+    ):
+        msg = (
+            f"this line's indentation does not match the list above it ({where}); "
+            "indent list items alike"
+        )
+        return InputError(msg, Mark(name, line, col))
     if "expected ':'" in problem and cm:
         msg = f"expected 'key: value' but the key on {where} has no ':'"
         return InputError(msg, Mark(name, cm.line + 1, cm.column + 1))
@@ -377,3 +392,36 @@ def _syntax_error(exc: yaml.YAMLError, text: str, name: str) -> InputError:
         if raw_context:
             msg += f" ({raw_context} at {where})"
     return InputError(" ".join(msg.split()), Mark(name, line, col))
+
+
+def _blank_from(lines: list[str], line: int, col: int) -> bool:
+    """Nothing but spaces and comments from ``line``:``col`` (1-based) to the end."""
+    rest = [lines[line - 1][col - 1:]] if line <= len(lines) else []
+    return all(not r.strip() or r.strip().startswith("#") for r in rest + lines[line:])
+
+
+def _unclosed_bracket(lines: list[str]) -> tuple[tuple[int, int], str] | None:
+    """The innermost flow ``[``/``{`` never closed: ((line, col), bracket), 1-based.
+
+    A rough scan, only used to word an error: it skips quoted strings and comments, and in
+    block context counts a bracket only where a value starts (``key: [``, ``- {``)."""
+    stack: list[tuple[tuple[int, int], str]] = []
+    quote = ""
+    for ln, src in enumerate(lines, 1):
+        prev = " "
+        for c, ch in enumerate(src, 1):
+            if quote:
+                if ch == quote and not (quote == '"' and prev == "\\"):
+                    quote = ""
+                prev = "" if prev == "\\" else ch  # an escaped backslash escapes nothing
+                continue
+            if ch in "'\"" and (stack or prev in " :-[{,"):
+                quote = ch
+            elif ch == "#" and prev in " \t":
+                break
+            elif ch in "[{" and (stack or src[: c - 1].rstrip()[-1:] in ("", ":", "-", "?")):
+                stack.append(((ln, c), ch))
+            elif ch in "]}" and stack:
+                stack.pop()
+            prev = ch
+    return stack[-1] if stack else None

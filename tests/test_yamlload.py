@@ -64,6 +64,29 @@ def test_other_syntax_error_is_one_plain_line(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(("text", "where", "opening", "closing"), [
+    ("name: Acme\nusers: [\n", "2:8", "[", "]"),
+    ("name: Acme\nusers: {\n", "2:8", "{", "}"),
+    ("users: [\n  {extension: 1},\n  {extension: 2\n", "3:3", "{", "}"),
+    ("name: 'a [b'\nnote: x  # [\nusers: [1, 2\n", "3:8", "[", "]"),
+])
+def test_a_bracket_left_open_at_the_end_points_at_it(
+    tmp_path: Path, text: str, where: str, opening: str, closing: str
+) -> None:
+    line = where.split(":")[0]
+    assert refuse(tmp_path, text) == (
+        f'{NAME}:{where}: unclosed "{opening}" (opened at line {line}): close it with "{closing}"'
+    )
+
+
+def test_a_list_item_indented_unlike_the_others(tmp_path: Path) -> None:
+    msg = refuse(tmp_path, "users:\n  - extension: 1\n    name: x\n   - extension: 2\n")
+    assert msg == (
+        f"{NAME}:4:4: this line's indentation does not match the list above it (line 2); "
+        "indent list items alike"
+    )
+
+
 def test_duplicate_key_points_at_second_occurrence(tmp_path: Path) -> None:
     lines = ["name: Acme", "users:"] + [f"  - extension: {100 + i}" for i in range(7)]
     lines += ["  - name: Ann", "    site: main", "    extension: 120", "    extension: 121"]
