@@ -47,13 +47,27 @@ class Config:
         return self.providers.get(platform, ProviderConfig())
 
     def mitel_role(self) -> str:
-        env = os.environ.get(ROLE_ENV)
-        if env:
-            return env
+        """The Mitel credential's role: RECONCILER_MITEL_ROLE, else the variable named by
+        ``role_env``, else ``role`` (default decision-maker). Raises
+        :class:`~reconciler.errors.ConfigError` for a role Connect does not have: found
+        now, a typo would surface only later as a puzzling permission error."""
+        from reconciler.catalog import did_you_mean
+        from reconciler.errors import ConfigError
+        from reconciler.platforms.mitel.catalog import ROLES
+
         opts = self.provider("mitel-connect").options
-        if "role_env" in opts and os.environ.get(str(opts["role_env"])):
-            return os.environ[str(opts["role_env"])]
-        return str(opts.get("role", "decision-maker"))
+        source, role = "role", str(opts.get("role", "decision-maker"))
+        role_env = str(opts["role_env"]) if "role_env" in opts else None
+        if os.environ.get(ROLE_ENV):
+            source, role = ROLE_ENV, os.environ[ROLE_ENV]
+        elif role_env and os.environ.get(role_env):
+            source, role = role_env, os.environ[role_env]
+        if role not in ROLES:
+            hint = did_you_mean(role, ROLES) or f"; expected one of: {', '.join(ROLES)}"
+            # the config file's own role is checked by the schema: this names the variable
+            where = source if source != "role" else "providers.mitel-connect.role"
+            raise ConfigError(f'{where}: unknown Mitel Connect role "{role}"{hint}')
+        return role
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:

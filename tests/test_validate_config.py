@@ -129,3 +129,37 @@ def test_the_example_config_loads() -> None:
     config = load_config(str(example))
     assert config.provider("ipecs-cloud").options["approval"] == "delayed"
     assert config.policy["max_monthly_increase"] == Decimal("500")
+
+
+def test_an_unknown_mitel_role_from_the_environment_is_one_line(
+    here: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+
+    monkeypatch.setenv("RECONCILER_MITEL_ROLE", "phone-manger")
+    result = CliRunner().invoke(cli, ["sandbox", "show"])
+    assert (result.exit_code, result.output) == (
+        1,
+        'error: RECONCILER_MITEL_ROLE: unknown Mitel Connect role "phone-manger" '
+        '(did you mean "phone-manager"?)\n',
+    )
+    assert not (here / ".reconciler").exists()
+
+
+def test_an_unknown_mitel_role_from_role_env_lists_the_roles(
+    here: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.config import ProviderConfig
+    from reconciler.errors import ConfigError
+
+    monkeypatch.delenv("RECONCILER_MITEL_ROLE", raising=False)
+    monkeypatch.setenv("MY_ROLE", "bogus")
+    config = Config(providers={"mitel-connect": ProviderConfig(options={"role_env": "MY_ROLE"})})
+    with pytest.raises(ConfigError) as info:
+        config.mitel_role()
+    assert str(info.value) == (
+        'MY_ROLE: unknown Mitel Connect role "bogus"; expected one of: decision-maker, '
+        "phone-manager, billing-contact, technical-contact, emergency-contact"
+    )
