@@ -75,7 +75,9 @@ def test_plan_open_objects_say_what_they_hold() -> None:
     unmanaged = plan["account"]["properties"]["unmanaged"]["items"]
     assert unmanaged["additionalProperties"] is False
     params = plan["step"]["properties"]["params"]["properties"]
-    assert set(params) == {"request", "order_id", "supersedes", "old_total", "new_total", "currency"}
+    assert set(params) == {
+        "request", "order_id", "supersedes", "old_total", "new_total", "currency"
+    }
 
 
 def test_the_omitted_versus_empty_rule_is_stated() -> None:
