@@ -12,8 +12,6 @@ crash simply resumes from the platform's state on the next run.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import random
 import time
@@ -21,11 +19,10 @@ from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
 
 from reconciler.errors import PlatformError, ReconcilerError, StalePlan
 from reconciler.model import ActualAccount
-from reconciler.plan import ACTIONS, MODES, AccountPlan, Plan, Step
+from reconciler.plan import AccountPlan, Plan, Step
 from reconciler.progress import (
     FAILED,
     WAITING,
@@ -37,16 +34,13 @@ from reconciler.progress import (
 from reconciler.provider import Provider, StepOutcome
 from reconciler.retry import Clock, RetriesExhausted, RetryPolicy, Sleep, call_with_retry
 from reconciler.state import JournalEntry, RunInfo, StateStore, git_commit
+from reconciler.steps import check_steps, idempotency_key
 
 log = logging.getLogger(__name__)
 
 #: a fresh plan after a pass may still have work (a platform that changed under us, a
 #: planner that needs two passes); bounded so a platform that never converges cannot loop
 MAX_ROUNDS = 3
-
-
-class InvalidPlan(ReconcilerError):
-    """A saved plan whose steps cannot be run (unknown action, dependency or a cycle)."""
 
 
 @dataclass(frozen=True)
@@ -59,65 +53,6 @@ class ApplySettings:
 
 #: slug -> a fresh plan of that account from an actual state (None: no desired at hand)
 Replan = Callable[[str, ActualAccount], AccountPlan]
-
-
-def idempotency_key(account: str, step: Step, day: str = "") -> str:
-    """sha256(account | action | target | before | after | day), shortened (docs/steps.md).
-
-    The same pending work gets the same key, so a retry after a lost answer or a re-run
-    after a crash gets the first outcome back instead of writing again. ``day`` is the
-    platform's date: keys are kept by a platform for about a day (assumed, as with most
-    idempotency-key APIs), and the same change made again on a later day (A -> B, back to
-    A, then B again next month) must be performed, not answered with the first outcome.
-    A re-run on a later day is still safe: apply re-reads the platform first, so work that
-    was done is not planned again. A ``confirm_order`` also carries its order id: two
-    orders that end at the same pool size must not share a key. An order placed again after
-    the platform rejected one carries the rejected ids (``params["supersedes"]``), so it is
-    a new request, not the rejected one answered again.
-    """
-    parts = [account, step.action, step.target, _canon(step.before), _canon(step.after), day]
-    if step.action == "confirm_order" and step.params.get("order_id"):
-        parts.append(str(step.params["order_id"]))
-    if step.params.get("supersedes"):  # re-ordering after a rejection is a new request
-        parts.extend(str(order_id) for order_id in step.params["supersedes"])
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
-
-
-def _canon(data: Mapping[str, Any] | None) -> str:
-    return json.dumps(data or {}, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def check_steps(plan: AccountPlan) -> tuple[Step, ...]:
-    """The steps in dependency order (plan order where free), or :class:`InvalidPlan`."""
-    ids = [s.id for s in plan.steps]
-    if len(set(ids)) != len(ids):
-        raise InvalidPlan(f"plan is invalid: duplicate step ids in account {plan.account}")
-    for s in plan.steps:
-        if s.action not in ACTIONS or s.mode not in MODES:
-            raise InvalidPlan(
-                f"plan is invalid: step {s.id} of account {plan.account} has unknown "
-                f"action {s.action!r} or mode {s.mode!r}"
-            )
-        for dep in s.depends_on:
-            if dep not in ids:
-                raise InvalidPlan(
-                    f"plan is invalid: step {s.id} of account {plan.account} depends on "
-                    f"unknown step {dep}"
-                )
-    ordered: list[Step] = []
-    placed: set[str] = set()
-    remaining = list(plan.steps)
-    while remaining:
-        ready = next((s for s in remaining if set(s.depends_on) <= placed), None)
-        if ready is None:
-            raise InvalidPlan(
-                f"plan is invalid: steps {', '.join(s.id for s in remaining)} of account "
-                f"{plan.account} depend on each other"
-            )
-        ordered.append(ready)
-        placed.add(ready.id)
-        remaining.remove(ready)
-    return tuple(ordered)
 
 
 class Applier:
@@ -252,16 +187,39 @@ class Applier:
         provider: Provider,
         results: list[StepResult],
     ) -> int:
-        """Perform ``steps`` (already in dependency order); returns how many were done."""
+        """Perform ``steps`` (already in dependency order); returns how many were done.
+
+        A change order the platform has not approved yet is not waited for in line: its
+        confirm (and whatever depends on it) is put aside until every independent step has
+        run, then polled up to ``wait_seconds``."""
         by_id: dict[str, StepResult] = {}
         done = 0
-        for step in steps:
-            result = self._blocked_by(step, by_id) or self._run_one(plan, step, provider, by_id)
-            by_id[step.id] = result
+
+        def record(result: StepResult) -> None:
+            nonlocal done
+            by_id[result.step.id] = result
             results.append(result)
             done += result.status == "done"
             self._journal(plan, result)
             self.progress.step(plan.account, result)
+
+        later: list[Step] = []
+        held: set[str] = set()
+        for step in steps:
+            if held.intersection(step.depends_on):
+                later.append(step)
+                held.add(step.id)
+                continue
+            result = self._blocked_by(step, by_id) or self._run_one(
+                plan, step, provider, by_id, wait=False
+            )
+            if result.status == "pending" and step.action == "confirm_order":
+                later.append(step)
+                held.add(step.id)
+                continue
+            record(result)
+        for step in later:
+            record(self._blocked_by(step, by_id) or self._run_one(plan, step, provider, by_id))
         return done
 
     def _blocked_by(self, step: Step, by_id: Mapping[str, StepResult]) -> StepResult | None:
@@ -284,6 +242,8 @@ class Applier:
         step: Step,
         provider: Provider,
         by_id: Mapping[str, StepResult],
+        *,
+        wait: bool = True,
     ) -> StepResult:
         if step.mode == "manual":
             request = str(step.params.get("request", "")) or "a person must make this change"
@@ -296,7 +256,7 @@ class Applier:
             if not order_id:
                 return StepResult(step, "failed", "no change order to confirm")
             step = replace(step, params={**step.params, "order_id": str(order_id)})
-            waiting = self._await_approval(plan, step, provider, str(order_id))
+            waiting = self._await_approval(plan, step, provider, str(order_id), wait=wait)
             if waiting is not None:
                 return waiting
         return self._perform(plan, step, provider)
@@ -326,10 +286,12 @@ class Applier:
         return StepResult(step, "done", detail, order_id=outcome.order_id, idempotency_key=key)
 
     def _await_approval(
-        self, plan: AccountPlan, step: Step, provider: Provider, order_id: str
+        self, plan: AccountPlan, step: Step, provider: Provider, order_id: str, *,
+        wait: bool = True,
     ) -> StepResult | None:
-        """None once the order is approved (confirm it now); otherwise the step's result."""
-        deadline = self.clock() + self.settings.wait_seconds
+        """None once the order is approved (confirm it now); otherwise the step's result.
+        ``wait=False``: look once, without polling."""
+        deadline = self.clock() + (self.settings.wait_seconds if wait else 0)
         while True:
             try:
                 actual = self.read(provider, plan.external_id)

@@ -12,20 +12,14 @@ from pathlib import Path
 import pytest
 from fakes.apply_provider import FakeProvider, Script, account, account_plan
 
-from reconciler.apply import (
-    AccountReport,
-    Applier,
-    ApplySettings,
-    InvalidPlan,
-    check_steps,
-    idempotency_key,
-)
+from reconciler.apply import AccountReport, Applier, ApplySettings
 from reconciler.errors import ExitCode, LockHeld, StalePlan
 from reconciler.model import ActualUser
 from reconciler.plan import AccountPlan, Plan, Step
 from reconciler.progress import BarProgress, PlainProgress, make_progress, report_lines
 from reconciler.retry import RetryPolicy
 from reconciler.state import StateStore
+from reconciler.steps import InvalidPlan, check_steps, idempotency_key
 
 
 class Clock:
@@ -241,7 +235,25 @@ def test_order_is_confirmed_with_its_order_id_once_approved(
     assert statuses(report) == {"s1": "done", "s2": "done", "s3": "done"}
     assert report.results[0].message == "order 101 submitted"
     assert [o.state for o in provider.actual.orders] == ["confirmed"]
-    assert clock.slept == [1.0, 1.0]  # polled three times: submitted, submitted, approved
+    # looked at once in line (submitted), then polled: submitted, approved
+    assert clock.slept == [1.0]
+
+
+def test_steps_that_do_not_need_the_order_run_before_apply_waits_for_its_approval(
+    store: StateStore, clock: Clock
+) -> None:
+    provider = FakeProvider(account(), Script(approve_after_reads=2))
+    plan = account_plan(
+        provider.actual,
+        order("s1", 2, 3),
+        confirm("s2", 3, "s1"),
+        user_step("s3", "change_profile", 297, "s2"),
+        user_step("s4", "create_user", 201),
+    )
+    (report,) = run(make_applier(store, clock, poll_interval=1.0), provider, plan)
+    assert statuses(report) == {"s1": "done", "s2": "done", "s3": "done", "s4": "done"}
+    assert provider.writes == ["s1", "s4", "s2", "s3"]
+    assert [r.step.id for r in report.results] == ["s1", "s4", "s2", "s3"]
 
 
 def test_order_not_approved_in_time_is_pending_and_exit_3(store: StateStore, clock: Clock) -> None:
