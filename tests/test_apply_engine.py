@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fakes.apply_provider import FakeProvider, Script, account, account_plan
+from fakes.clock import Clock
 
 from reconciler.apply import AccountReport, Applier, ApplySettings
 from reconciler.errors import ExitCode, LockHeld, StalePlan
@@ -20,21 +21,6 @@ from reconciler.progress import BarProgress, PlainProgress, make_progress, repor
 from reconciler.retry import RetryPolicy
 from reconciler.state import StateStore
 from reconciler.steps import InvalidPlan, check_steps, idempotency_key
-
-
-class Clock:
-    """Fake time: sleeping advances it, nothing really waits."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -3,22 +3,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from fakes.clock import Clock
 
 from reconciler.errors import PlatformError, TransientError
 from reconciler.retry import RetriesExhausted, RetryPolicy, backoff, call_with_retry
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def flaky(failures: int, exc: Exception | None = None):  # type: ignore[no-untyped-def]
