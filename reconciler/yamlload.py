@@ -123,17 +123,19 @@ def loads_yaml(text: str | bytes, name: str = "<string>", *, expect_mapping: boo
             raise InputError(msg, Mark(name, line, col)) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    loader = None
     try:
-        loader = _Loader(text)  # the pure-Python reader checks characters here already
-        root, root_mark = _build(loader, name)
+        root, root_mark = _parse(_Loader, text, name)
     except yaml.YAMLError as exc:
-        raise syntax_error(exc, text, name, c_parser=_C_PARSER) from None
-    except RecursionError:  # not expected: the builder is iterative; belt and braces
-        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", Mark(name, 1, 1)) from None
-    finally:
-        if loader is not None:
-            loader.dispose()
+        if not (_C_PARSER and _LIBYAML_DEPTH in str(exc)):
+            raise syntax_error(exc, text, name, c_parser=_C_PARSER) from None
+        # libyaml >= 0.2.6 (PyYAML 6.0.4's wheels) refuses deep nesting itself, and its
+        # scanner reads ahead of the events we count, so its error would come first and in
+        # its own words. Our limit is ours: parse again with the pure-Python parser, which
+        # has none, so the refusal is the same line whichever libyaml is installed.
+        try:
+            root, root_mark = _parse(yaml.SafeLoader, text, name)
+        except yaml.YAMLError as exc2:
+            raise syntax_error(exc2, text, name, c_parser=False) from None
     if root_mark is None:
         raise InputError("file is empty", Mark(name, 1, 1))
     if expect_mapping and not isinstance(root, dict):
@@ -166,6 +168,22 @@ def mark_at(root: Any, path: Sequence[str | int], *, key: bool = False) -> Mark 
 
 
 # --------------------------------------------------------------------------- internals
+
+#: how libyaml's own nesting limit words its refusal ("exceeded maximum nesting depth")
+_LIBYAML_DEPTH = "maximum nesting depth"
+
+
+def _parse(loader_class: type, text: str, name: str) -> tuple[Any, Mark | None]:
+    loader = None
+    try:
+        loader = loader_class(text)  # the pure-Python reader checks characters here already
+        return _build(loader, name)
+    except RecursionError:  # not expected: the builder is iterative; belt and braces
+        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", Mark(name, 1, 1)) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
 
 
 def _build(loader: Any, name: str) -> tuple[Any, Mark | None]:
