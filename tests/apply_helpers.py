@@ -32,7 +32,7 @@ external_id: C2T-20077
 name: Tier Move Ltd
 kind: client
 licences:
-  C2TU25: 3
+  C2TU25: 25        # the 25+ tier: bought for 25 (a quantity below it is refused)
 users:
   - {extension: 3001, name: Gus Grant, profile: pbx, licence: C2TU25}
   - {extension: 3002, name: Hal Hayes, profile: pbx, licence: C2TU25}

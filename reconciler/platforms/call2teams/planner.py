@@ -20,6 +20,7 @@ from reconciler.model import TRIAL_WARNING_DAYS
 from reconciler.money import ZERO, fmt
 from reconciler.plan import Verdict
 from reconciler.platforms.call2teams.catalog import TRIAL_DAYS
+from reconciler.platforms.call2teams.tiers import cheaper_tier
 from reconciler.sequence import (
     Draft,
     PlanContext,
@@ -107,9 +108,12 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
             made = _amend(ctx, pool, level[key], pool.target, ref=f"return:{key}", temps=temps)
             made.after.extend(sched.touching.get(key, []))
             tail.append(made)
+    projected = changes.projected(ctx.actual)
+    warnings.extend(note for lic in projected.licences if lic.active
+                    if (note := cheaper_tier(ctx.catalog, lic.key, lic.quantity)))
     return PlatformPlan(
         steps=finish(sched.around(head, tail), changes.names()),
-        projected=changes.projected(ctx.actual),
+        projected=projected,
         warnings=tuple(warnings),
         verdicts=tuple(verdicts),
         destructive=frozenset(destructive),

@@ -13,6 +13,7 @@ from reconciler.catalog import Catalog, did_you_mean
 from reconciler.errors import InputError
 from reconciler.model import DesiredAccount, DesiredUser, Mark
 from reconciler.platforms.call2teams.catalog import USER_KINDS
+from reconciler.platforms.call2teams.tiers import below_threshold
 from reconciler.platforms.common_rules import (
     check_extensions,
     check_licence_counts,
@@ -81,9 +82,29 @@ def validate(account: DesiredAccount, catalog: Catalog) -> list[InputError]:
     for user in account.users:
         errors.extend(_check_user(user, catalog, client))
     if known_licences:
-        errors.extend(
-            check_licence_counts(account, count_needs(account, "licence", catalog.products))
-        )
+        needs = count_needs(account, "licence", catalog.products)
+        errors.extend(check_licence_counts(account, needs))
+        errors.extend(_check_tiers(account, catalog, needs))
+    return errors
+
+
+def _check_tiers(account: DesiredAccount, catalog: Catalog,
+                 needs: dict[str, int]) -> list[InputError]:
+    """Each subscription's quantity reaches its SKU's tier threshold: the declared count,
+    or (licences left out) the number of users on it, reported at the first of them."""
+    errors: list[InputError] = []
+    if account.licences is not None:
+        for key, count in account.licences.items():
+            problem = below_threshold(catalog, key, count)
+            if problem:
+                errors.append(InputError(f"licences: {problem}",
+                                         account.where(f"licences.{key}")))
+        return errors
+    for key, need in sorted(needs.items()):
+        problem = below_threshold(catalog, key, need)
+        first = next(u for u in account.users if u.licence == key and not u.absent)
+        if problem:
+            errors.append(InputError(f"licence: {problem}", first.where("licence")))
     return errors
 
 
