@@ -15,19 +15,17 @@ field to its key (``"licences"``, ``"add_ons"``); an entry of a mapping to its k
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from reconciler.catalog import Catalog, did_you_mean
+from reconciler.catalog import did_you_mean
 from reconciler.config import Config
 from reconciler.errors import InputError, ValidationFailed
 from reconciler.model import DesiredAccount, DesiredUser, Mark, Policy, Site
 from reconciler.platforms import PLATFORMS
-from reconciler.platforms.call2teams import rules as call2teams_rules
-from reconciler.platforms.ipecs import rules as ipecs_rules
 from reconciler.schema import check, sorted_errors
 from reconciler.yamlload import MarkedDict, MarkedList, load_yaml
 
@@ -37,26 +35,6 @@ DEFAULT_PATHS = ("accounts",)
 _SUFFIXES = (".yaml", ".yml")
 #: user fields every platform understands; the rest are per platform (Platform.user_fields)
 _UNIVERSAL_FIELDS = frozenset(("extension", "renumbered_from", "absent", "allow_downgrade"))
-#: the order platform fields are listed in messages (the schema's order)
-_FIELD_ORDER = (
-    "name",
-    "email",
-    "site",
-    "profile",
-    "add_ons",
-    "licence",
-    "caller_id",
-    "call_barring",
-    "fraud_limit",
-)
-
-Completer = Callable[[DesiredAccount, Catalog], "tuple[DesiredAccount, list[InputError]]"]
-
-#: Per platform: fills in what a file may leave out before the rules run (explicit registry).
-_COMPLETE: dict[str, Completer] = {
-    "ipecs-cloud": ipecs_rules.complete,
-    "call2teams": call2teams_rules.complete,
-}
 
 
 @dataclass(frozen=True)
@@ -129,9 +107,8 @@ class AccountStream:
                 self.errors.extend(errors)
                 continue
             platform = PLATFORMS[account.platform]
-            complete = _COMPLETE.get(account.platform)
-            if complete is not None:
-                account, more = complete(account, platform.catalog)
+            if platform.complete is not None:
+                account, more = platform.complete(account, platform.catalog)
                 errors.extend(more)
             errors.extend(platform.validate(account, platform.catalog))
             errors.extend(self._cross_file(account))
@@ -322,7 +299,7 @@ def _build(
 
 
 def _user(
-    item: MarkedDict, item_mark: Mark, fields: frozenset[str], label: str
+    item: MarkedDict, item_mark: Mark, fields: tuple[str, ...], label: str
 ) -> tuple[DesiredUser, list[InputError]]:
     errors: list[InputError] = []
     marks = _field_marks(item)
@@ -331,7 +308,7 @@ def _user(
         if key in _UNIVERSAL_FIELDS or key in fields:
             values[key] = value
             continue
-        takes = ", ".join(f for f in _FIELD_ORDER if f in fields)
+        takes = ", ".join(fields)
         errors.append(
             InputError(
                 f'field "{key}" is not used on {label} users; remove it '

@@ -19,8 +19,6 @@ DEFAULT_CONFIG = "reconciler.yaml"
 DEFAULT_SANDBOX = ".reconciler/sandbox.db"
 DEFAULT_STATE = ".reconciler/state.db"
 DEFAULT_PRICEBOOK = "pricebook.yaml"
-#: environment variable overriding the Mitel credential's role (sandbox)
-ROLE_ENV = "RECONCILER_MITEL_ROLE"
 
 
 @dataclass(frozen=True)
@@ -46,27 +44,30 @@ class Config:
     def provider(self, platform: str) -> ProviderConfig:
         return self.providers.get(platform, ProviderConfig())
 
-    def mitel_role(self) -> str:
-        """The Mitel credential's role: RECONCILER_MITEL_ROLE, else the variable named by
-        ``role_env``, else ``role`` (default decision-maker). Raises
-        :class:`~reconciler.errors.ConfigError` for a role Connect does not have: found
-        now, a typo would surface only later as a puzzling permission error."""
+    def role(self, platform: str) -> str:
+        """The role of ``platform``'s provider credential (``Platform.roles``): the
+        platform's role variable (RECONCILER_MITEL_ROLE), else the variable named by
+        ``role_env``, else ``role``, else the platform's default. Raises
+        :class:`~reconciler.errors.ConfigError` for a role the platform does not have:
+        found now, a typo would surface only later as a puzzling permission error."""
         from reconciler.catalog import did_you_mean
         from reconciler.errors import ConfigError
-        from reconciler.platforms.mitel.catalog import ROLES
+        from reconciler.platforms import get
 
-        opts = self.provider("mitel-connect").options
-        source, role = "role", str(opts.get("role", "decision-maker"))
+        known = get(platform)
+        opts = self.provider(platform).options
+        source, role = "role", str(opts.get("role", known.default_role or ""))
         role_env = str(opts["role_env"]) if "role_env" in opts else None
-        if os.environ.get(ROLE_ENV):
-            source, role = ROLE_ENV, os.environ[ROLE_ENV]
+        if known.role_env and os.environ.get(known.role_env):
+            source, role = known.role_env, os.environ[known.role_env]
         elif role_env and os.environ.get(role_env):
             source, role = role_env, os.environ[role_env]
-        if role not in ROLES:
-            hint = did_you_mean(role, ROLES) or f"; expected one of: {', '.join(ROLES)}"
+        if role not in known.roles:
+            roles = known.roles
+            hint = did_you_mean(role, roles) or f"; expected one of: {', '.join(roles)}"
             # the config file's own role is checked by the schema: this names the variable
-            where = source if source != "role" else "providers.mitel-connect.role"
-            raise ConfigError(f'{where}: unknown Mitel Connect role "{role}"{hint}')
+            where = source if source != "role" else f"providers.{platform}.role"
+            raise ConfigError(f'{where}: unknown {known.role_noun} "{role}"{hint}')
         return role
 
 

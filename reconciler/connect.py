@@ -7,7 +7,7 @@ import reconciler.sandbox  # noqa: F401  (registers the "sandbox" kind)
 from reconciler.catalog import did_you_mean
 from reconciler.config import Config
 from reconciler.errors import ReconcilerError
-from reconciler.model import PLATFORMS
+from reconciler.platforms import PLATFORMS
 from reconciler.provider import PROVIDER_KINDS, Provider
 
 

@@ -27,9 +27,11 @@ from reconciler.model import ActualAccount, ActualUser, DesiredAccount, DesiredU
 #: their own). Only fields the file sets are compared.
 FIELDS = ("name", "email", "site", "caller_id", "call_barring", "fraud_limit")
 
-#: The user attribute that says which pool licence a user consumes, per pooled platform.
-#: Mitel has no pools: each profile is billed per user.
-POOL_FIELD = {"ipecs-cloud": "profile", "call2teams": "licence"}
+class _Registry:
+    """The default of ``diff``'s ``pool_field``: ask the platform registry."""
+
+
+_REGISTRY = _Registry()
 
 # Account-level kinds first, then user kinds in the order a user's own steps run.
 ACCOUNT_KINDS = ("pending_order", "rejected_order", "licence_quantity", "expired_trial")
@@ -142,8 +144,13 @@ class AccountChanges:
 # --------------------------------------------------------------------------- diff
 
 
-def diff(desired: DesiredAccount, actual: ActualAccount) -> AccountChanges:
+def diff(
+    desired: DesiredAccount, actual: ActualAccount, pool_field: str | None | _Registry = _REGISTRY
+) -> AccountChanges:
     """Every difference between ``desired`` and ``actual``, sorted by ``Change.sort_key``.
+
+    ``pool_field``: the user field naming the pool licence a user consumes
+    (``Platform.pool_field``; None: the platform has no pools); by default the registry's.
 
     Raises InputError for what only the live state can reveal: a declared licence count
     below what the users need (unmanaged users are only known now), a new user without a
@@ -194,7 +201,10 @@ def diff(desired: DesiredAccount, actual: ActualAccount) -> AccountChanges:
             after[ext] = u
 
     pools: dict[str, Pool] = {}
-    pool_field = POOL_FIELD.get(desired.platform)
+    if isinstance(pool_field, _Registry):
+        from reconciler.platforms import get  # the registry imports the planners, and they us
+
+        pool_field = get(desired.platform).pool_field
     if pool_field is not None:
         pools = _pools(desired, actual, after.values(), pool_field, changes)
     for order in actual.orders:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import jinja2
@@ -20,8 +21,8 @@ import yaml
 
 from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount, ActualUser
-from reconciler.sandbox.show import slugify
-from reconciler.sandbox.state import trial_expires_on
+from reconciler.platforms import PLATFORMS
+from reconciler.platforms.base import Platform
 
 SCHEMA_HEADER = "# yaml-language-server: $schema=../schemas/account.schema.json"
 
@@ -79,7 +80,7 @@ account: {{ slug | q }}
 platform: {{ a.platform }}
 external_id: {{ a.external_id | q }}
 name: {{ a.name | q }}
-{% if a.platform == "call2teams" %}kind: {{ a.kind }}
+{% if platform.account_kinds %}kind: {{ a.kind }}
 {% endif %}
 {%- if a.sites %}sites:
 {% for s in a.sites %}  {{ s.name | q }}: {extensions: "{{ s.first }}-{{ s.last }}"}
@@ -96,18 +97,6 @@ name: {{ a.name | q }}
 {% endfor %}{% endfor %}{% else %}users: []
 {% endif %}"""
 
-_LICENCES_COMMENT = {
-    "ipecs-cloud": "  # the licence pool: confirmed counts per package",
-    "call2teams": "  # subscriptions: quantity per SKU",
-}
-_USER_FIELDS = {
-    "mitel-connect": ("name", "email", "site", "profile", "add_ons"),
-    "ipecs-cloud": ("name", "email", "site", "profile", "caller_id", "call_barring",
-                    "fraud_limit"),
-    "call2teams": ("name", "email", "profile", "licence"),
-}
-_LABEL = {"mitel-connect": "Mitel Connect CLOUD", "ipecs-cloud": "iPECS Cloud",
-          "call2teams": "Call2Teams"}
 
 
 def _environment() -> jinja2.Environment:
@@ -118,9 +107,9 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def _user_fields(platform: str, user: ActualUser) -> list[tuple[str, str]]:
+def _user_fields(platform: Platform, user: ActualUser) -> list[tuple[str, str]]:
     fields: list[tuple[str, str]] = []
-    for name in _USER_FIELDS[platform]:
+    for name in platform.user_fields:
         if name == "add_ons":
             # always written: [] manages "no add-ons" (omitted would leave them unmanaged)
             fields.append((name, "[" + ", ".join(yaml_scalar(a) for a in sorted(user.add_ons))
@@ -132,6 +121,12 @@ def _user_fields(platform: str, user: ActualUser) -> list[tuple[str, str]]:
     return fields
 
 
+def slugify(name: str) -> str:
+    """"Northwind Traders" -> "northwind-traders" (the account file slug rule [a-z0-9-])."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug or "account"
+
+
 def slug_for(name: str, external_id: str) -> str:
     slug = slugify(name)
     return slug if slug != "account" else slugify(external_id)
@@ -141,11 +136,13 @@ def render_account(actual: ActualAccount, catalog: Catalog | None = None,
                    slug: str | None = None) -> str:
     """The account file for ``actual``: every user with every field the platform manages,
     licences exactly as the live pool / subscriptions, the sites."""
+    platform = PLATFORMS[actual.platform]
     notes: dict[str, str] = {}
     for lic in actual.licences:
         product = catalog.product(lic.key) if catalog is not None else None
-        if product is not None and product.trial and lic.started_on is not None:
-            end = trial_expires_on(lic.started_on)
+        days = platform.trial_days if product is not None and product.trial else None
+        if days is not None and lic.started_on is not None:
+            end = lic.started_on + timedelta(days=days)
             state = "ends" if lic.active else "ended"
             notes[lic.key] = f"  # trial: {state} {end}"
         elif not lic.active:
@@ -154,16 +151,17 @@ def render_account(actual: ActualAccount, catalog: Catalog | None = None,
         {
             "extension": u.extension,
             "comment": "" if u.active else "  # no service: its subscription is cancelled",
-            "fields": _user_fields(actual.platform, u),
+            "fields": _user_fields(platform, u),
         }
         for u in sorted(actual.users, key=lambda u: u.extension)
     ]
     return _environment().from_string(_TEMPLATE).render(
         header=SCHEMA_HEADER,
-        label=_LABEL.get(actual.platform, actual.platform),
+        label=platform.label,
+        platform=platform,
         a=actual,
         slug=slug or slug_for(actual.name, actual.external_id),
-        licences_comment=_LICENCES_COMMENT.get(actual.platform, ""),
+        licences_comment=platform.licences_comment,
         notes=notes,
         pending=[o for o in actual.orders if o.pending],
         users=users,

@@ -21,8 +21,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-PLATFORMS = ("mitel-connect", "ipecs-cloud", "call2teams")
-
 #: Share of an account's users that a plan may delete, replace or downgrade without --force.
 DESTRUCTIVE_SHARE = Decimal("0.30")
 #: The share rule only counts for accounts with at least this many users.

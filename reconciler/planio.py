@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from reconciler.errors import InputError
-from reconciler.model import PLATFORMS, Mark
+from reconciler.model import Mark
 from reconciler.money import fmt
 from reconciler.plan import ACTIONS, FORMAT_VERSION, MODES, AccountPlan, Cost, Plan, Step, Verdict
+from reconciler.platforms import PLATFORMS
 
 MONEY_RE = re.compile(r"^-?\d+\.\d{2}$")
 

@@ -58,12 +58,10 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
                  platform: Platform, options: PlanOptions = PlanOptions()) -> AccountPlan:
     """The plan of one account. Pure: no I/O. Raises InputError for a file the live state
     contradicts (see reconciler.diff.diff)."""
-    changes = diff(desired, actual)
+    changes = diff(desired, actual, platform.pool_field)
     ctx = PlanContext(desired=desired, actual=actual, catalog=catalog, words=platform.words,
-                      user_fields=platform.user_fields)
-    if platform.plan is None:
-        raise NotImplementedError(f"no planner for {platform.name}")
-    result: PlatformPlan = platform.plan(changes, ctx)
+                      user_fields=frozenset(platform.user_fields))
+    result: PlatformPlan = platform.planner(changes, ctx)
     cost = Cost(
         monthly_before=platform.monthly_bill(actual, catalog),
         monthly_after=platform.monthly_bill(result.projected, catalog),

@@ -58,7 +58,7 @@ def load_pricebook(path: str | os.PathLike[str], *, display_name: str | None = N
         catalog = PLATFORMS[platform].catalog
         section: dict[str, dict[str, dict[str, Decimal]]] = {}
         for part, known, what in (
-            ("products", catalog.products, _product_word(platform)),
+            ("products", catalog.products, PLATFORMS[platform].product_noun),
             ("add_ons", catalog.add_ons, "add-on"),
         ):
             entries: MarkedDict = raw.get(part) or MarkedDict()
@@ -128,6 +128,3 @@ def _display(path: Path) -> str:
     except ValueError:  # another drive on Windows
         return str(path)
 
-
-def _product_word(platform: str) -> str:
-    return {"mitel-connect": "profile type", "ipecs-cloud": "package"}.get(platform, "SKU")

@@ -56,7 +56,7 @@ def test_every_setting(here: Path) -> None:
     }
     assert config.provider("call2teams").kind == "sandbox"
     assert config.provider("call2teams").options == {"token_env": "C2T_TOKEN"}
-    assert config.mitel_role() == "billing-contact"
+    assert config.role("mitel-connect") == "billing-contact"
     assert config.source == "reconciler.yaml"
 
 
@@ -158,7 +158,7 @@ def test_an_unknown_mitel_role_from_role_env_lists_the_roles(
     monkeypatch.setenv("MY_ROLE", "bogus")
     config = Config(providers={"mitel-connect": ProviderConfig(options={"role_env": "MY_ROLE"})})
     with pytest.raises(ConfigError) as info:
-        config.mitel_role()
+        config.role("mitel-connect")
     assert str(info.value) == (
         'MY_ROLE: unknown Mitel Connect role "bogus"; expected one of: decision-maker, '
         "phone-manager, billing-contact, technical-contact, emergency-contact"

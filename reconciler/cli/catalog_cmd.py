@@ -17,12 +17,6 @@ from reconciler.pricebook import load_catalogs
 
 from .options import config_option, format_option
 
-#: What each platform calls its products (headings only).
-_PRODUCTS_HEADING = {
-    "mitel-connect": "Profile types",
-    "ipecs-cloud": "Packages (licences in the account's pool)",
-    "call2teams": "Subscription SKUs (price per licence, by volume tier)",
-}
 SAMPLE_LABEL = "SAMPLE list prices — override them in pricebook.yaml"
 PARTLY_SAMPLE_LABEL = "some prices are SAMPLE list prices — override them in pricebook.yaml"
 
@@ -128,7 +122,7 @@ def render_text(catalog: Catalog) -> str:
             if catalog.add_ons:
                 row += [", ".join(sorted(p.add_ons)) or "-"]
         rows.append(row)
-    lines += ["", _PRODUCTS_HEADING.get(catalog.platform, "Products") + ", lowest to highest:"]
+    lines += ["", PLATFORMS[catalog.platform].products_heading + ", lowest to highest:"]
     lines += _table(head, rows, right=(3, 4))
     if not catalog.add_ons:
         lines += ["", "Add-ons: none on this platform."]

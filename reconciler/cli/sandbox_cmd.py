@@ -13,7 +13,8 @@ import click
 from reconciler.cli.options import config_option, format_option
 from reconciler.config import Config
 from reconciler.errors import ReconcilerError
-from reconciler.model import PLATFORMS, Site
+from reconciler.model import Site
+from reconciler.platforms import PLATFORMS
 
 if TYPE_CHECKING:
     from reconciler.sandbox import Sandbox
@@ -121,7 +122,7 @@ def _site(text: str) -> Site:
 
 
 @sandbox_group.command("add-account")
-@click.option("--platform", required=True, type=click.Choice(PLATFORMS))
+@click.option("--platform", required=True, type=click.Choice(list(PLATFORMS)))
 @click.option("--external-id", "external_id", required=True)
 @click.option("--name", default=None, help="Display name (default: the external id).")
 @click.option("--kind", type=click.Choice(("client", "internal")), default="client",
@@ -146,7 +147,7 @@ def add_account_command(platform: str, external_id: str, name: str | None, kind:
 
 
 @click.command("import")
-@click.option("--platform", required=True, type=click.Choice(PLATFORMS))
+@click.option("--platform", required=True, type=click.Choice(list(PLATFORMS)))
 @click.option("--external-id", "external_id", required=True)
 @click.option("-o", "--output", "output", default=None, type=click.Path(path_type=Path),
               help="Write the account file here (default: standard output).")

@@ -1,25 +1,45 @@
 """What each platform package provides to the rest of reconciler.
 
-A platform is one package under ``reconciler/platforms/``: its catalog (sample prices), its
-validation rules, its planner (changes -> ordered steps in the platform's vocabulary) and
-its bill (the monthly total of a state). Vocabulary such as "Swap", "Change Package" or
-"Amend Subscription" lives in the platform's package only.
+A platform is one package under ``reconciler/platforms/`` and one :class:`Platform` record
+in the registry (``reconciler/platforms/__init__.py``): its catalog (sample prices), its
+validation rules, its planner (changes -> ordered steps in the platform's vocabulary), its
+bill (the monthly total of a state) and the few facts the rest of reconciler asks about a
+platform (which user fields it keeps, which field names a pool licence, what it calls its
+products...). No other module keeps a per-platform table: adding a platform is one package
+and one registry line. Vocabulary such as "Swap", "Change Package" or "Amend Subscription"
+lives in the platform's package only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from reconciler.catalog import Catalog
 from reconciler.errors import InputError
 from reconciler.model import ActualAccount, DesiredAccount
 
+if TYPE_CHECKING:
+    from reconciler.diff import AccountChanges
+    from reconciler.sequence import PlanContext, PlatformPlan
+
+
+class Planner(Protocol):
+    """Changes of one account -> the platform's ordered steps (reconciler/planner.py has
+    the ordering model). Pure: no I/O; the same input always gives the same plan."""
+
+    def __call__(self, changes: AccountChanges, ctx: PlanContext) -> PlatformPlan: ...
+
+
+#: fills in what a file may leave out before the rules run (schema already passed)
+Completer = Callable[[DesiredAccount, Catalog], "tuple[DesiredAccount, list[InputError]]"]
+
 
 @dataclass(frozen=True)
 class Platform:
+    #: the name account files, reconciler.yaml and plans use (``platform: ipecs-cloud``)
     name: str
     #: the vendor's product name, for rendered plans
     label: str
@@ -30,7 +50,29 @@ class Platform:
     validate: Callable[[DesiredAccount, Catalog], list[InputError]]
     #: monthly total the platform bills for a state, at the catalog's prices
     monthly_bill: Callable[[ActualAccount, Catalog], Decimal]
-    #: the planner: see reconciler/planner.py for the contract
-    plan: Callable[..., Any] | None = None
-    #: DesiredUser fields this platform manages (others are a validation error)
-    user_fields: frozenset[str] = field(default_factory=frozenset)
+    planner: Planner
+    #: DesiredUser fields this platform manages (others are a validation error), in the
+    #: order an account file lists them (import writes them so)
+    user_fields: tuple[str, ...]
+    #: what it calls a product, in messages: "profile type", "package", "SKU"
+    product_noun: str
+    #: heading of its products in ``reconciler catalog``
+    products_heading: str
+    #: the user field naming the pool licence a user consumes (iPECS ``profile``: the
+    #: package; Call2Teams ``licence``: the SKU); None: no pools (Mitel bills per user)
+    pool_field: str | None = None
+    #: fills in what a file may leave out, before ``validate``
+    complete: Completer | None = None
+    #: the comment import writes after ``licences:``
+    licences_comment: str = ""
+    #: accounts have a kind (client / internal) that a file states
+    account_kinds: bool = False
+    #: days a trial product runs before the platform cancels it (None: no trials)
+    trial_days: int | None = None
+    #: the roles a provider credential may have (empty: the platform has no such notion),
+    #: ``providers.<platform>.role`` in reconciler.yaml, the default, and the environment
+    #: variable that overrides it; ``role_noun`` names them in messages
+    roles: tuple[str, ...] = ()
+    role_noun: str = "role"
+    default_role: str | None = None
+    role_env: str | None = None

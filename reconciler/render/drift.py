@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.plan import AccountPlan, Plan, Step
+from reconciler.platforms import PLATFORMS
 from reconciler.render.escape import mask_email, one_line, walk_strings
 from reconciler.render.view import account_head, field_name, record_text, user_name, value_text
 
@@ -26,7 +27,13 @@ def _who(step: Step) -> str:
     return f"{step.user} {name}" if name else f"user {step.user}"
 
 
-def _user_items(step: Step) -> list[dict[str, str]]:
+def _pool_field(platform: str) -> str | None:
+    """The user field naming a user's pool licence on ``platform`` (Platform.pool_field)."""
+    known = PLATFORMS.get(platform)
+    return known.pool_field if known is not None else None
+
+
+def _user_items(step: Step, pool_field: str | None) -> list[dict[str, str]]:
     before, after = step.before or {}, step.after or {}
     who, a = _who(step), step.action
 
@@ -34,8 +41,10 @@ def _user_items(step: Step) -> list[dict[str, str]]:
         return {"kind": a, "target": str(step.user), "platform": platform, "file": file}
 
     if a in ("change_profile", "replace_user"):
-        key = "licence" if "licence" in before and "profile" not in before else "profile"
-        verb = "uses" if key == "licence" else "is"
+        # a user moved between pools is told by its pool licence (a Call2Teams SKU), a
+        # user whose profile changes by its profile
+        key = pool_field if pool_field is not None and pool_field in before else "profile"
+        verb = "uses" if key != "profile" else "is"
         return [item(f"{who} {verb} {value_text(before.get(key))}",
                      f"the file says {value_text(after.get(key))}")]
     if a == "create_user":
@@ -67,15 +76,15 @@ def _user_items(step: Step) -> list[dict[str, str]]:
     return []
 
 
-def _pool_key(record: dict[str, object] | None) -> str | None:
-    """The pool licence a user record holds: its SKU (Call2Teams) or package (iPECS)."""
-    if not record:
+def _pool_key(record: dict[str, object] | None, pool_field: str | None) -> str | None:
+    """The pool licence a user record holds (its ``pool_field``), None without pools."""
+    if not record or pool_field is None:
         return None
-    key = record.get("licence") or record.get("profile")
+    key = record.get(pool_field)
     return str(key) if key else None
 
 
-def _explained(steps: tuple[Step, ...]) -> dict[str, int]:
+def _explained(steps: tuple[Step, ...], pool_field: str | None) -> dict[str, int]:
     """Licence count changes that follow from the users' own steps: a user moved to
     another package needs one more of it and one fewer of the old. Those are reported
     as the user's drift, not again as the pool's."""
@@ -83,8 +92,8 @@ def _explained(steps: tuple[Step, ...]) -> dict[str, int]:
     for s in steps:
         if s.action not in ("create_user", "delete_user", "change_profile", "replace_user"):
             continue
-        old = None if s.action == "create_user" else _pool_key(dict(s.before or {}))
-        new = None if s.action == "delete_user" else _pool_key(dict(s.after or {}))
+        old = None if s.action == "create_user" else _pool_key(dict(s.before or {}), pool_field)
+        new = None if s.action == "delete_user" else _pool_key(dict(s.after or {}), pool_field)
         if old == new:
             continue
         if old is not None:
@@ -94,12 +103,12 @@ def _explained(steps: tuple[Step, ...]) -> dict[str, int]:
     return need
 
 
-def _licence_items(steps: tuple[Step, ...]) -> list[dict[str, str]]:
+def _licence_items(steps: tuple[Step, ...], pool_field: str | None) -> list[dict[str, str]]:
     """One item per licence whose quantity differs once the plan's steps are netted and
     the part explained by the users' steps is taken off."""
     first: dict[str, int] = {}
     last: dict[str, int] = {}
-    explained = _explained(steps)
+    explained = _explained(steps, pool_field)
     for s in steps:
         if s.action not in _LICENCE_ACTIONS or s.licence is None:
             continue
@@ -128,10 +137,11 @@ def _open_orders(steps: tuple[Step, ...]) -> list[dict[str, str]]:
 
 
 def account_drift(acct: AccountPlan) -> dict[str, Any]:
-    items = _licence_items(acct.steps) + _open_orders(acct.steps)
+    pool_field = _pool_field(acct.platform)
+    items = _licence_items(acct.steps, pool_field) + _open_orders(acct.steps)
     for step in acct.steps:
         if step.user is not None:
-            items.extend(_user_items(step))
+            items.extend(_user_items(step, pool_field))
     for u in acct.unmanaged:
         profile = f" ({u['profile']})" if u.get("profile") else ""
         items.append({"kind": "unmanaged", "target": str(u.get("extension", "")),

@@ -17,7 +17,7 @@ from typing import Any
 from reconciler.catalog import Catalog
 from reconciler.config import Config
 from reconciler.errors import ConfigError, PlatformError, ReconcilerError
-from reconciler.model import PLATFORMS, ActualAccount, Site
+from reconciler.model import ActualAccount, Site
 from reconciler.plan import Step
 from reconciler.provider import StepOutcome
 from reconciler.sandbox import billing, call2teams, db, demo, ipecs, mitel, state
@@ -152,8 +152,9 @@ class Sandbox:
         self, platform: str, external_id: str, name: str | None = None, kind: str = "client",
         sites: Iterable[Site] = (),
     ) -> None:
-        if platform not in PLATFORMS:
-            raise ReconcilerError(f"unknown platform {platform!r} (known: {', '.join(PLATFORMS)})")
+        if platform not in PLATFORM_MODULES:
+            known = ", ".join(PLATFORM_MODULES)
+            raise ReconcilerError(f"unknown platform {platform!r} (known: {known})")
         if kind not in ("client", "internal"):
             raise ReconcilerError(f"kind must be client or internal, not {kind!r}")
         with self.db.write() as c:
@@ -207,4 +208,5 @@ def _settings(config: Config) -> Settings:
             f"not {delay!r}",
             file=config.source,
         )
-    return Settings(mitel_role=config.mitel_role(), approval=approval, approval_delay_days=delay)
+    return Settings(mitel_role=config.role(mitel.PLATFORM), approval=approval,
+                    approval_delay_days=delay)

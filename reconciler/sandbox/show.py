@@ -5,7 +5,6 @@ text for a terminal.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date
@@ -14,17 +13,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from reconciler.catalog import did_you_mean
 from reconciler.errors import ReconcilerError
+from reconciler.importer import slugify
 from reconciler.money import fmt
 from reconciler.sandbox import billing, db, state
 
 if TYPE_CHECKING:
     from reconciler.sandbox.core import Sandbox
-
-
-def slugify(name: str) -> str:
-    """"Northwind Traders" -> "northwind-traders" (the account file slug rule [a-z0-9-])."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug or "account"
 
 
 def file_slugs(root: Path) -> dict[tuple[str, str], str]:

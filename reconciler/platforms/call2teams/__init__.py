@@ -9,7 +9,7 @@ from reconciler.model import ActualAccount
 from reconciler.money import ZERO
 from reconciler.platforms.base import Platform
 from reconciler.platforms.call2teams import planner, rules
-from reconciler.platforms.call2teams.catalog import CATALOG, PLATFORM
+from reconciler.platforms.call2teams.catalog import CATALOG, PLATFORM, TRIAL_DAYS
 
 
 def monthly_bill(state: ActualAccount, catalog: Catalog) -> Decimal:
@@ -36,6 +36,13 @@ CALL2TEAMS = Platform(
     },
     validate=rules.validate,
     monthly_bill=monthly_bill,
-    plan=planner.plan,
-    user_fields=frozenset(("name", "email", "profile", "licence")),
+    planner=planner.plan,
+    user_fields=("name", "email", "profile", "licence"),
+    product_noun="SKU",
+    products_heading="Subscription SKUs (price per licence, by volume tier)",
+    pool_field="licence",
+    complete=rules.complete,
+    licences_comment="  # subscriptions: quantity per SKU",
+    account_kinds=True,
+    trial_days=TRIAL_DAYS,
 )

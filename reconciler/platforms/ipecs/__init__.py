@@ -36,8 +36,11 @@ IPECS = Platform(
     },
     validate=rules.validate,
     monthly_bill=monthly_bill,
-    plan=planner.plan,
-    user_fields=frozenset(
-        ("name", "email", "site", "profile", "caller_id", "call_barring", "fraud_limit")
-    ),
+    planner=planner.plan,
+    user_fields=("name", "email", "site", "profile", "caller_id", "call_barring", "fraud_limit"),
+    product_noun="package",
+    products_heading="Packages (licences in the account's pool)",
+    pool_field="profile",
+    complete=rules.complete,
+    licences_comment="  # the licence pool: confirmed counts per package",
 )

@@ -9,7 +9,7 @@ from reconciler.model import ActualAccount
 from reconciler.money import ZERO
 from reconciler.platforms.base import Platform
 from reconciler.platforms.mitel import planner, rules
-from reconciler.platforms.mitel.catalog import CATALOG, PLATFORM
+from reconciler.platforms.mitel.catalog import CATALOG, PLATFORM, ROLES
 
 
 def monthly_bill(state: ActualAccount, catalog: Catalog) -> Decimal:
@@ -36,6 +36,12 @@ MITEL = Platform(
     },
     validate=rules.validate,
     monthly_bill=monthly_bill,
-    plan=planner.plan,
-    user_fields=frozenset(("name", "email", "site", "profile", "add_ons")),
+    planner=planner.plan,
+    user_fields=("name", "email", "site", "profile", "add_ons"),
+    product_noun="profile type",
+    products_heading="Profile types",
+    roles=ROLES,
+    role_noun="Mitel Connect role",
+    default_role="decision-maker",
+    role_env="RECONCILER_MITEL_ROLE",
 )

@@ -1,0 +1,77 @@
+"""The platform registry (reconciler/platforms/) is the one place a platform is described:
+adding a platform is one package and one registry entry, nothing elsewhere."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+from reconciler.platforms import PLATFORMS
+
+ROOT = Path(__file__).parent.parent
+PACKAGE = ROOT / "reconciler"
+#: the platform packages describe themselves; the sandbox simulates those three platforms
+#: and states their rules on its own (it is one provider, not part of the core)
+ALLOWED = (PACKAGE / "platforms", PACKAGE / "sandbox")
+
+
+def _platform_literals(path: Path) -> list[str]:
+    """``file:line "name"`` for each string constant that is a platform's name."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and node.value in PLATFORMS
+    ]
+
+
+def test_no_core_module_names_a_platform() -> None:
+    found = [
+        hit
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if not any(path.is_relative_to(a) for a in ALLOWED)
+        for hit in _platform_literals(path)
+    ]
+    assert found == []
+
+
+def test_no_core_module_keeps_a_per_platform_table() -> None:
+    """The facts once kept in tables beside the registry are on the Platform record."""
+    gone = ("POOL_FIELD", "_COMPLETE", "_PRODUCTS_HEADING", "_LICENCES_COMMENT", "_LABEL",
+            "_product_word", "ROLE_ENV")
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.is_relative_to(PACKAGE / "platforms"):
+            continue
+        names = {
+            t.id
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, (ast.Assign, ast.FunctionDef))
+            for t in (node.targets if isinstance(node, ast.Assign) else [ast.Name(node.name)])
+            if isinstance(t, ast.Name)
+        }
+        assert not names & set(gone), path
+
+
+def test_the_schemas_list_the_registry_platforms() -> None:
+    """The JSON schemas (for editors) repeat the registry's names, in its order."""
+    schemas = ROOT / "schemas"
+    account = json.loads((schemas / "account.schema.json").read_text())
+    plan = json.loads((schemas / "plan.schema.json").read_text())
+    config = json.loads((schemas / "config.schema.json").read_text())
+    pricebook = json.loads((schemas / "pricebook.schema.json").read_text())
+    names = list(PLATFORMS)
+    assert account["properties"]["platform"]["enum"] == names
+    plan_platform = plan["$defs"]["account"]["properties"]["platform"]["enum"]
+    assert plan_platform == names
+    assert list(config["properties"]["providers"]["properties"]) == names
+    assert list(pricebook["properties"]["platforms"]["properties"]) == names
+
+
+def test_every_platform_record_is_complete() -> None:
+    for name, platform in PLATFORMS.items():
+        assert platform.name == name
+        assert platform.catalog.platform == name
+        assert platform.user_fields and platform.product_noun and platform.products_heading
+        assert platform.pool_field is None or platform.pool_field in platform.user_fields
+        assert (platform.default_role is None) == (not platform.roles)
