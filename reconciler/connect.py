@@ -3,21 +3,17 @@ looked up in :data:`reconciler.provider.PROVIDER_KINDS` (default: the sandbox)."
 
 from __future__ import annotations
 
-import reconciler.sandbox  # noqa: F401  (registers the "sandbox" kind)
 from reconciler.catalog import did_you_mean
 from reconciler.config import Config
 from reconciler.errors import ReconcilerError
-from reconciler.platforms import PLATFORMS
-from reconciler.provider import PROVIDER_KINDS, Provider
+from reconciler.platforms import get
+from reconciler.provider import PROVIDER_KINDS, Provider, provider_factory
 
 
 def provider_for(platform: str, config: Config) -> Provider:
-    if platform not in PLATFORMS:
-        raise ReconcilerError(
-            f"unknown platform {platform!r}{did_you_mean(platform, PLATFORMS)}"
-        )
+    get(platform)  # an unknown platform is a one-line error before any kind is looked up
     kind = config.provider(platform).kind
-    factory = PROVIDER_KINDS.get(kind)
+    factory = provider_factory(kind)
     if factory is None:
         where = f"{config.source}: " if config.source else ""
         raise ReconcilerError(

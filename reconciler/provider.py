@@ -1,18 +1,24 @@
 """The one small interface every platform connection implements.
 
 A provider reads an account's actual state and performs one step at a time. The embedded
-sandbox (``reconciler.sandbox``) implements it for all three platforms; a real platform API
-plugs in behind the same interface and is registered in :data:`PROVIDER_KINDS`.
+sandbox implements it for all three platforms; a real platform plugs in behind the same
+interface and is one entry of :data:`PROVIDER_KINDS`. No core module imports a provider's
+package: a kind's factory is imported when a configuration first asks for that kind.
 """
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reconciler.model import ActualAccount
 from reconciler.plan import Step
+
+if TYPE_CHECKING:
+    from reconciler.config import Config
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,25 @@ class Provider(ABC):
         """External ids of the accounts this credential can see (for import)."""
         return []
 
+    def close(self) -> None:  # noqa: B027  (optional: a provider may hold nothing)
+        """Let go of connections; the provider is not used afterwards."""
 
-#: provider kind (from reconciler.yaml ``providers.<platform>.kind``) -> factory
-ProviderFactory = Callable[..., Provider]
-PROVIDER_KINDS: dict[str, ProviderFactory] = {}
+
+#: ``factory(platform, config)``: the provider of ``platform`` as reconciler.yaml configures it
+ProviderFactory = Callable[["str", "Config"], Provider]
+
+#: provider kind (reconciler.yaml ``providers.<platform>.kind``) -> its factory, as
+#: ``"module:attribute"`` imported on first use (a callable is taken as is: tests).
+PROVIDER_KINDS: dict[str, str | ProviderFactory] = {
+    "sandbox": "reconciler.sandbox.provider:sandbox_provider",
+}
+
+
+def provider_factory(kind: str) -> ProviderFactory | None:
+    """The factory of provider ``kind`` (its module imported now), None for an unknown kind."""
+    entry = PROVIDER_KINDS.get(kind)
+    if entry is None or not isinstance(entry, str):
+        return entry
+    module, _, attribute = entry.partition(":")
+    factory: ProviderFactory = getattr(importlib.import_module(module), attribute)
+    return factory

@@ -75,3 +75,42 @@ def test_every_platform_record_is_complete() -> None:
         assert platform.user_fields and platform.product_noun and platform.products_heading
         assert platform.pool_field is None or platform.pool_field in platform.user_fields
         assert (platform.default_role is None) == (not platform.roles)
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def test_no_core_module_imports_the_sandbox() -> None:
+    """The sandbox is one provider: only its own package and its operator commands
+    (``reconciler sandbox ...``) import it; the core reaches it through PROVIDER_KINDS."""
+    own = (PACKAGE / "sandbox", PACKAGE / "cli" / "sandbox_cmd.py")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if not any(path == o or path.is_relative_to(o) for o in own)
+        and any(n == "reconciler.sandbox" or n.startswith("reconciler.sandbox.")
+                for n in _imports(path))
+    ]
+    assert offenders == []
+
+
+def test_provider_kinds_are_imported_on_use() -> None:
+    """Loading the CLI and planning code does not load any provider's package."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, reconciler.cli, reconciler.planner, reconciler.apply, reconciler.connect;"
+        "print(sorted(m for m in sys.modules if m.startswith('reconciler.sandbox')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"

@@ -88,12 +88,15 @@ def _register() -> None:
         apply_cmd,
         catalog_cmd,
         changed_cmd,
+        import_cmd,
         plan_cmd,
         sandbox_cmd,
         validate_cmd,
     )
 
-    for module in (validate_cmd, catalog_cmd, plan_cmd, apply_cmd, sandbox_cmd, changed_cmd):
+    for module in (
+        validate_cmd, catalog_cmd, plan_cmd, apply_cmd, sandbox_cmd, import_cmd, changed_cmd
+    ):
         for command in module.COMMANDS:
             cli.add_command(command)
 

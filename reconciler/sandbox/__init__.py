@@ -1,16 +1,14 @@
 """The embedded sandbox: SQLite simulations of the three platforms (PRODUCT.md §6).
 
-Importing this package registers the ``sandbox`` provider kind.
+It is one provider among others (``PROVIDER_KINDS["sandbox"]`` in reconciler/provider.py
+names :func:`reconciler.sandbox.provider.sandbox_provider`); no core module imports it.
 """
 
 from __future__ import annotations
 
-from reconciler.provider import PROVIDER_KINDS
 from reconciler.sandbox.core import Sandbox, sandbox_path
 from reconciler.sandbox.faults import FAULTS_ENV, FaultInjector, FaultSpec, parse_faults
 from reconciler.sandbox.provider import SandboxProvider, sandbox_provider
-
-PROVIDER_KINDS.setdefault("sandbox", sandbox_provider)
 
 __all__ = [
     "FAULTS_ENV",

@@ -23,6 +23,9 @@ class SandboxProvider(Provider):
     def list_accounts(self) -> list[str]:
         return self.sandbox.list_accounts(self.platform)
 
+    def close(self) -> None:
+        self.sandbox.close()
+
 
 def sandbox_provider(platform: str, config: Config) -> Provider:
     """``PROVIDER_KINDS["sandbox"]``: the sandbox file named by ``config``."""

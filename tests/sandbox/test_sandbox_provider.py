@@ -10,7 +10,7 @@ from sandbox_helpers import IPECS, VERTICAL, step, user_at
 from reconciler.config import Config, ProviderConfig
 from reconciler.connect import provider_for
 from reconciler.errors import PlatformError, ReconcilerError
-from reconciler.provider import PROVIDER_KINDS
+from reconciler.provider import provider_factory
 from reconciler.sandbox import SandboxProvider, sandbox_provider
 
 
@@ -18,7 +18,7 @@ def test_every_platform_defaults_to_the_sandbox_file_of_the_config(tmp_path: Pat
     config = Config(sandbox_path=tmp_path / "box" / "s.db")
     provider = provider_for(IPECS, config)
     assert isinstance(provider, SandboxProvider)
-    assert PROVIDER_KINDS["sandbox"] is sandbox_provider
+    assert provider_factory("sandbox") is sandbox_provider
     assert provider.list_accounts() == [VERTICAL]
     assert provider_for("call2teams", config).list_accounts() == ["C2T-00001", "C2T-10042"]
     out = provider.perform(VERTICAL, step("update_user", user=202, after={"name": "Sales Desk"}),
