@@ -24,6 +24,7 @@ from typing import Any
 from reconciler.catalog import did_you_mean
 from reconciler.config import Config
 from reconciler.errors import InputError, ValidationFailed
+from reconciler.filenames import file_name_error
 from reconciler.model import DesiredAccount, DesiredUser, Mark, Policy, Site
 from reconciler.platforms import PLATFORMS
 from reconciler.schema import check, sorted_errors
@@ -170,7 +171,10 @@ def _discover(paths: Sequence[str]) -> tuple[list[_Source], list[InputError]]:
             found, broken = [], []
             for p in named:
                 name = os.path.normpath(os.path.join(arg, p.name))
-                if _broken_link(p):
+                refused = file_name_error(p.name, name)
+                if refused is not None:
+                    broken.append(refused)
+                elif _broken_link(p):
                     # skipping it would silently drop an account from the plan
                     broken.append(_broken_link_error(p, name))
                 elif p.is_file():
@@ -181,6 +185,9 @@ def _discover(paths: Sequence[str]) -> tuple[list[_Source], list[InputError]]:
                     InputError("no account files (*.yaml, *.yml) in this directory", file=arg)
                 )
             candidates = found
+        elif (refused := file_name_error(path.name, os.path.normpath(arg))) is not None:
+            errors.append(refused)
+            continue
         elif _broken_link(path):
             errors.append(_broken_link_error(path, os.path.normpath(arg)))
             continue

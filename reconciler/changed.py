@@ -15,19 +15,22 @@ follows fails loudly on it instead of skipping it.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
 from reconciler.accounts import discover
-from reconciler.errors import InputError, ReconcilerError
+from reconciler.errors import InputError, ReconcilerError, ValidationFailed
+from reconciler.filenames import file_name_error
 from reconciler.yamlload import loads_yaml
 
 #: What GitHub sends as ``github.event.before`` for the first push of a branch: there is
 #: no earlier commit, so every account counts as added.
 NULL_SHA = "0" * 40
 ACCOUNT_SUFFIXES = (".yaml", ".yml")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")  # as schemas/account.schema.json
 
 
 class GitError(ReconcilerError):
@@ -74,6 +77,10 @@ def changed_accounts(
         elif _is_account_file(path, roots):
             touched[path] = status
 
+    refused = [e for e in (file_name_error(p.relative_to(top).as_posix(), _relative(p, here))
+                           for p in sorted(touched)) if e is not None]
+    if refused:  # such a name must never reach a CI matrix or a command line
+        raise ValidationFailed(refused)
     found: dict[Path, ChangedAccount] = {}
     for path, status in touched.items():
         shown = _relative(path, here)
@@ -200,7 +207,8 @@ def _slug(content: str | bytes, shown: str) -> str:
     except InputError:
         return shown
     slug = data.get("account")
-    return slug if isinstance(slug, str) and slug else shown
+    # only a slug the schema allows: it names CI jobs and concurrency groups
+    return slug if isinstance(slug, str) and _SLUG.fullmatch(slug) else shown
 
 
 def _pair_renames(changes: Iterable[ChangedAccount]) -> list[ChangedAccount]:

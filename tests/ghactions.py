@@ -162,6 +162,24 @@ class Runner:
         return [row[1:] for row in rows if row[0] == command]
 
     def outputs(self) -> dict[str, str]:
-        return dict(line.split("=", 1) for line in self.output.read_text().splitlines())
+        """The step's outputs as GitHub reads GITHUB_OUTPUT: ``name=value`` lines, and
+        multi-line values written as ``name<<DELIMITER`` ... ``DELIMITER``."""
+        found: dict[str, str] = {}
+        lines = iter(self.output.read_text().splitlines())
+        for line in lines:
+            if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+                name, delimiter = line.split("<<", 1)
+                value: list[str] = []
+                for more in lines:
+                    if more == delimiter:
+                        break
+                    value.append(more)
+                else:
+                    raise AssertionError(f"output {name!r}: no closing {delimiter!r}")
+                found[name] = "\n".join(value)
+            else:
+                name, text = line.split("=", 1)
+                found[name] = text
+        return found
 
 

@@ -253,7 +253,8 @@ def test_action_apply_waiting_is_a_warning_with_the_pending_list_in_the_summary(
     result = r.run(ACTION_SCRIPT, action_env(COMMAND="apply", PATHS="accounts/vertical-demo.yaml",
                                              EXTRA_ARGS="--auto-approve"))
     assert result.returncode == 0
-    assert r.calls("reconciler") == [["apply", "--auto-approve", "accounts/vertical-demo.yaml"]]
+    assert r.calls("reconciler") == [["apply", "--auto-approve", "--",
+                                      "accounts/vertical-demo.yaml"]]
     assert ("::warning::reconciler apply: waiting on an approval or a manual step (exit 3); "
             "the pending steps are in the job summary") in result.stdout.splitlines()
     assert r.summary.read_text() == f"### reconciler apply\n\n```\n{pending}```\n"
@@ -275,12 +276,12 @@ def test_action_blocked_plan_with_fail_false_succeeds_and_reports_exit_1(tmp_pat
     r.spec = {"reconciler": {"plan": [md, "", 1]}}
     out = tmp_path / "plans" / "plan.md"
     result = r.run(ACTION_SCRIPT, action_env(
-        COMMAND="plan", PATHS="accounts/a.yaml accounts/b.yaml", FORMAT="markdown",
+        COMMAND="plan", PATHS="accounts/a.yaml\naccounts/b.yaml\n", FORMAT="markdown",
         EXTRA_ARGS="-o plans/plan.json --detailed-exitcode", OUTPUT=str(out),
         SUMMARY="true", FAIL="false"))
     assert result.returncode == 0
     assert r.calls("reconciler") == [["plan", "--format", "markdown", "-o", "plans/plan.json",
-                                      "--detailed-exitcode", "accounts/a.yaml",
+                                      "--detailed-exitcode", "--", "accounts/a.yaml",
                                       "accounts/b.yaml"]]
     assert out.read_text() == md
     assert r.summary.read_text() == md  # markdown goes to the summary as it is
@@ -305,7 +306,7 @@ def test_action_changes_and_drift_are_notices_not_failures(tmp_path: Path) -> No
     assert (plan.returncode, drift.returncode) == (0, 0)
     assert "::notice::reconciler plan: changes found (exit 2)" in plan.stdout
     assert "::notice::reconciler drift: drift found (exit 2)" in drift.stdout
-    assert r.calls("reconciler")[1] == ["drift", "--account", "northwind"]
+    assert r.calls("reconciler")[1] == ["drift", "--account", "northwind", "--"]
 
 
 def test_action_output_cannot_inject_workflow_commands(tmp_path: Path) -> None:
@@ -342,11 +343,12 @@ def test_drift_opens_updates_and_closes_one_issue_per_account(tmp_path: Path) ->
     r.spec = {
         "reconciler": {
             "changed --all": [accounts, "", 0],
-            "drift accounts/alpha.yaml": ["alpha drifted\n", "", 2],
-            "drift accounts/bravo.yaml": ["bravo drifted\n", "", 2],
-            "drift accounts/charlie.yaml": ["no drift\n", "", 0],
-            "drift accounts/delta.yaml": ["no drift\n", "", 0],
-            "drift accounts/echo.yaml": ["", "error: platform unreachable\n", 1],
+            "drift --format markdown -- accounts/alpha.yaml": ["alpha drifted\n", "", 2],
+            "drift --format markdown -- accounts/bravo.yaml": ["bravo drifted\n", "", 2],
+            "drift --format markdown -- accounts/charlie.yaml": ["no drift\n", "", 0],
+            "drift --format markdown -- accounts/delta.yaml": ["no drift\n", "", 0],
+            "drift --format markdown -- accounts/echo.yaml": [
+                "", "error: platform unreachable\n", 1],
         },
         "gh": {
             "label create": ["", "", 0],
@@ -377,7 +379,8 @@ def test_drift_without_drift_or_issues_touches_nothing(tmp_path: Path) -> None:
     r = Runner(tmp_path)
     r.spec = {"reconciler": {"changed --all": ["alpha  accounts/alpha.yaml  all accounts\n",
                                                "", 0],
-                             "drift accounts/alpha.yaml": ["no drift\n", "", 0]},
+                             "drift --format markdown -- accounts/alpha.yaml": [
+                                 "no drift\n", "", 0]},
               "gh": {"label create": ["", "", 0], "issue list": ["", "", 0]}}
     result = r.run(DRIFT_SCRIPT, {"RUN_URL": "u"})
     assert result.returncode == 0
@@ -432,7 +435,7 @@ def test_plan_changed_accounts_lists_them_and_passes_the_files_on(tmp_path: Path
     assert result.returncode == 0, result.stderr
     assert result.stdout == table
     assert (tmp_path / "plans" / "changed.txt").read_text() == table
-    assert r.outputs() == {"files": "accounts/contoso.yaml accounts/northwind.yaml"}
+    assert r.outputs() == {"files": "accounts/contoso.yaml\naccounts/northwind.yaml"}
 
 
 def test_plan_with_invalid_files_replaces_the_old_plan_comment_with_the_errors(
