@@ -150,6 +150,12 @@ def _resolve(ref: str, top: Path) -> str:
         ) from None
 
 
+def resolve_ref(ref: str, where: Path | str = ".") -> str:
+    """The commit ``ref`` names now in the repository holding ``where``; GitError if none."""
+    top = Path(_git(["rev-parse", "--show-toplevel"], Path(where)).strip())
+    return _resolve(ref, top)
+
+
 def _merge_base(commit: str, top: Path) -> str:
     # REF...HEAD semantics: what this branch changed, not what landed on REF meanwhile.
     # No common ancestor (unrelated or grafted history): compare with REF itself.

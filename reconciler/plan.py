@@ -120,6 +120,9 @@ class Plan:
         default_factory=lambda: datetime.now(UTC).replace(microsecond=0).isoformat()
     )
     format_version: int = FORMAT_VERSION
+    #: the git commit the plan was made from: {"ref": "origin/main", "commit": "<sha>"}
+    #: (``plan --base-ref``); a reviewer is told when that branch has moved since
+    base: Mapping[str, str] | None = None
 
     @property
     def is_blocked(self) -> bool:

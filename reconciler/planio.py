@@ -104,6 +104,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": plan.format_version,
         "created_at": plan.created_at,
+        **({"base": dict(plan.base)} if plan.base else {}),
         "accounts": [account_to_json(a) for a in plan.accounts],
         "summary": plan.summary(),
     }
@@ -283,10 +284,15 @@ def plan_from_json(data: Any, file: str = "<plan>") -> Plan:
     if version < 1:
         raise PlanFileError(f"not a reconciler plan (format_version {version})", file=file)
     r = _Reader(data, "", file)
+    base = None
+    if r.get("base", dict, optional=True) is not None:
+        b = _Reader(data["base"], "base", file)
+        base = {"ref": b.text("ref"), "commit": b.text("commit")}
     return Plan(
         accounts=tuple(_account(a) for a in r.objects("accounts")),
         created_at=r.text("created_at"),
         format_version=version,
+        base=base,
     )
 
 

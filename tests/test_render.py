@@ -222,10 +222,14 @@ def test_markdown_folded_step_table_keeps_its_step_warnings() -> None:
     md = rendered(Plan((huge,), created_at=CREATED_AT), "markdown")
     assert len(md) <= LIMIT
     assert "_3000 steps (0 to add, 3000 to change, 0 to remove) are not listed" in md
-    assert f"- s1006 2006 User Number 1006 of account 0: ⚠️ {DOWNGRADE}\n" in md
+    # the step warning is listed under Losses, above the sections, with account and step
+    losses = md.index("> **Losses:**")
+    line = f"> - **account-0000** s1006 2006 User Number 1006 of account 0: ⚠️ {DOWNGRADE}\n"
+    assert md.index(line, losses) < md.index("<details")
+    assert "their step warnings are under **Losses** above" in md
     assert "- prices are sample list prices\n" in md
     assert "- raises the monthly bill by 24000.00 USD (budget)\n" in md
-    assert "folded into counts with their step warnings listed; see the plan artifact." in md
+    assert "folded into counts, their step warnings listed under **Losses**; see the plan" in md
 
 
 def test_markdown_lists_step_warnings_in_part_only_as_a_last_resort() -> None:
@@ -236,12 +240,13 @@ def test_markdown_lists_step_warnings_in_part_only_as_a_last_resort() -> None:
                    blocked=(Verdict("budget", "raises the monthly bill by 24000.00 USD"),))
     md = rendered(Plan((huge,), created_at=CREATED_AT), "markdown")
     assert len(md) <= LIMIT
-    listed = len(re.findall(r"^- s\d+ \d+ User Number .*: ⚠️ downgrade", md, flags=re.M))
+    listed = len(re.findall(r"^> - \*\*account-0000\*\* s\d+ \d+ User Number .*: ⚠️ downgrade",
+                            md, flags=re.M))
     assert 100 < listed < 3000
     assert f"{DOWNGRADE} (0)" in md  # the first ones, in plan order
-    assert (f"- _… and {3000 - listed:,} more step warnings, not listed to keep this comment "
-            "within GitHub's size limit; see the plan artifact._\n") in md
-    assert f"with their step warnings listed ({3000 - listed:,} of those only counted)" in md
+    assert (f"> - **account-0000**: _… and {3000 - listed:,} more step warnings, not listed to "
+            "keep this comment within GitHub's size limit; see the plan artifact._\n") in md
+    assert f"listed under **Losses** ({3000 - listed:,} of those only counted)" in md
     assert "- prices are sample list prices\n" in md  # account warnings are never folded
     assert "raises the monthly bill by 24000.00 USD (budget)" in md
     assert "not shown" not in md
@@ -253,8 +258,10 @@ def test_markdown_small_accounts_keep_their_warnings_next_to_a_folded_one() -> N
     md = rendered(Plan((big, warned), created_at=CREATED_AT), "markdown")
     assert len(md) <= LIMIT and "not shown" not in md
     # the small account keeps its step table, its warning in the step's row
-    assert ("| s1 | &#126; | Swap | 1001 User Number 1 of account 0 | telephony -&gt; essentials"
-            f"<br>⚠️ {DOWNGRADE} |") in md
+    assert ("| s1 | &#126; | Swap | 1001 User Number 1 of account 0 | telephony\u00a0→\u00a0"
+            f"essentials<br>⚠️ {DOWNGRADE} |") in md
+    # and under Losses above the sections, like the folded account's would be
+    assert f"> - **warned** s1 1001 User Number 1 of account 0: ⚠️ {DOWNGRADE}\n" in md
     assert "_1500 steps (0 to add, 1500 to change, 0 to remove) are not listed" in md
 
 

@@ -58,10 +58,48 @@ def _use_color(color: bool | None) -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _print_plan(plan: Plan, fmt: str, color: bool | None, mask_emails: bool) -> None:
+base_ref_option = click.option(
+    "--base-ref",
+    "base_ref",
+    default=None,
+    metavar="REF",
+    help="The branch the plan is made against (e.g. origin/main): the plan records its "
+    "commit, and a rendered plan says when REF has moved since.",
+)
+
+
+def with_base(plan: Plan, base_ref: str | None) -> Plan:
+    """``plan`` recording the commit ``base_ref`` names now (a one-line error if none)."""
+    from dataclasses import replace
+
+    from reconciler.changed import resolve_ref
+
+    if base_ref is None:
+        return plan
+    return replace(plan, base={"ref": base_ref, "commit": resolve_ref(base_ref)})
+
+
+def base_now(plan: Plan, base_ref: str | None) -> str | None:
+    """The commit the plan's base ref names now, or None when that cannot be known here."""
+    from reconciler.changed import GitError, resolve_ref
+
+    ref = base_ref or (plan.base or {}).get("ref")
+    if not plan.base or not ref:
+        return None
+    try:
+        return resolve_ref(ref)
+    except GitError:
+        if base_ref:
+            raise
+        return None
+
+
+def _print_plan(
+    plan: Plan, fmt: str, color: bool | None, mask_emails: bool, now: str | None = None
+) -> None:
     use_color = _use_color(color) and fmt == "text"
     out = io.StringIO()
-    render(plan, fmt, out, color=use_color, mask_emails=mask_emails)
+    render(plan, fmt, out, color=use_color, mask_emails=mask_emails, base_now=now)
     click.echo(out.getvalue(), nl=False, color=use_color)
 
 
@@ -96,6 +134,7 @@ def plan_exit_code(plan: Plan, *, detailed: bool = False) -> ExitCode:
 )
 @mask_option
 @color_option
+@base_ref_option
 def plan_command(
     paths: tuple[str, ...],
     config_path: str,
@@ -107,6 +146,7 @@ def plan_command(
     detailed_exitcode: bool,
     mask_emails: bool,
     color: bool | None,
+    base_ref: str | None,
 ) -> ExitCode:
     """Read the accounts' live state, diff it against the files and print the change plan.
 
@@ -119,10 +159,11 @@ def plan_command(
       reconciler plan accounts/vertical-demo.yaml --allow-downgrade
       reconciler plan --format markdown --mask-emails -o plans/plan.json > plans/plan.md
       reconciler plan --account northwind --detailed-exitcode
+      reconciler plan --format markdown --base-ref origin/main   # in CI on a pull request
     """
-    plan = build_plan(
+    plan = with_base(build_plan(
         paths, config_path, allow_downgrade=allow_downgrade, force=force, account=account
-    )
+    ), base_ref)
     if out:
         save_plan(plan, out)
     _print_plan(plan, fmt, color, mask_emails)
@@ -137,12 +178,16 @@ def plan_command(
 @account_option
 @mask_option
 @color_option
+@base_ref_option
 def show_command(
-    planfile: str, fmt: str, account: str | None, mask_emails: bool, color: bool | None
+    planfile: str, fmt: str, account: str | None, mask_emails: bool, color: bool | None,
+    base_ref: str | None,
 ) -> ExitCode:
     """Print a saved plan (from plan -o) in any format; no platform is read.
 
-    Exits 1 when the plan is blocked, like plan.
+    Exits 1 when the plan is blocked, like plan. A plan made with --base-ref says when
+    that branch has moved since (checked in the current repository; --base-ref REF names
+    the branch to compare with when it is called differently here).
 
     \b
     Examples:
@@ -153,7 +198,7 @@ def show_command(
     plan = load_plan(planfile)
     if account is not None:
         plan = plan.only(account)
-    _print_plan(plan, fmt, color, mask_emails)
+    _print_plan(plan, fmt, color, mask_emails, base_now(plan, base_ref))
     return plan_exit_code(plan)
 
 

@@ -16,7 +16,7 @@ from reconciler.render.drift import drift_view, has_drift
 from reconciler.render.env import environment, paint, render_template
 from reconciler.render.escape import mask_email, md, walk_strings
 from reconciler.render.markdown import fit_drift, render_markdown
-from reconciler.render.view import view
+from reconciler.render.view import RICH_ARROW, TEXT_ARROW, view
 
 FORMATS = ("text", "markdown", "json", "html")
 
@@ -32,9 +32,13 @@ __all__ = [
 ]
 
 def render(
-    plan: Plan, fmt: str, fh: IO[str], *, color: bool = False, mask_emails: bool = False
+    plan: Plan, fmt: str, fh: IO[str], *, color: bool = False, mask_emails: bool = False,
+    base_now: str | None = None,
 ) -> None:
-    """Write ``plan`` to ``fh`` in ``fmt`` (one of :data:`FORMATS`)."""
+    """Write ``plan`` to ``fh`` in ``fmt`` (one of :data:`FORMATS`).
+
+    ``base_now``: the commit the plan's base ref names now (see :func:`view`).
+    """
     if fmt == "json":
         if mask_emails:
             json.dump(walk_strings(plan_to_json(plan), mask_email), fh, indent=2,
@@ -43,7 +47,8 @@ def render(
         else:
             dump_plan(plan, fh)
         return
-    data = view(plan, mask_emails=mask_emails)
+    data = view(plan, mask_emails=mask_emails, base_now=base_now,
+                arrow=TEXT_ARROW if fmt == "text" else RICH_ARROW)
     if fmt == "text":
         render_template("text.j2", fh, plan=data, paint=paint(color))
     elif fmt == "markdown":

@@ -8,6 +8,8 @@ from typing import IO, Any
 import click
 import jinja2
 
+from reconciler.render.view import RICH_ARROW
+
 _STYLES: dict[str, dict[str, Any]] = {
     "add": {"fg": "green"},
     "remove": {"fg": "red"},
@@ -23,7 +25,7 @@ _STYLES: dict[str, dict[str, Any]] = {
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("reconciler", "templates"),
         undefined=jinja2.StrictUndefined,
         # only the HTML page is autoescaped; markdown text is escaped by render.escape.md
@@ -32,6 +34,9 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # the markdown pieces are measured one by one (render.markdown), outside any plan view
+    env.globals["rich_arrow"] = RICH_ARROW
+    return env
 
 
 def paint(color: bool) -> Any:

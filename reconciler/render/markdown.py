@@ -1,8 +1,13 @@
 """The markdown plan (a pull-request comment), kept within GitHub's comment limit.
 
+The comment opens with the summary table (accounts without changes collapse into one line),
+then **Losses**: every step warning (a downgrade that loses add-ons or features, data lost)
+with its account and step, so the reviewer sees them without unfolding anything; then one
+folded section per account (open when blocked).
+
 A comment over 65,536 characters is refused by GitHub, so a big plan is shortened in steps,
 each only as far as needed: the step tables of the largest accounts are *folded* into counts
-(their step warnings still listed one by one: a downgrade that loses an add-on is what the
+(their step warnings still listed under Losses: a downgrade that loses an add-on is what the
 reviewer decides on); accounts with nothing to warn about keep their summary row only; the
 longest step-warning lists become counts; other accounts keep their row only; and last,
 whole accounts are *cut* (a note says how many and that the plan artifact has them).
@@ -19,14 +24,16 @@ from typing import IO, Any
 from reconciler.render.env import environment
 
 LIMIT = 65_536
-#: room kept for the fold and cut notes, whose numbers are not known while measuring
-NOTE_ROOM = 600
+#: room kept for the fold and cut notes and the headings of optional blocks (unchanged
+#: accounts, losses), whose numbers are not known while measuring
+NOTE_ROOM = 900
 
 FULL, FOLDED, ROW = "full", "folded", "row"
 #: "every step warning listed" (more than any account has)
 ALL = 1 << 62
 #: how an account is shown: (FULL, 0) its whole section; (FOLDED, n) its section with the
-#: step table as a count and its first n step warnings listed; (ROW, 0) its summary row only
+#: step table as a count and its first n step warnings listed under Losses; (ROW, 0) its
+#: summary row only (its step warnings counted under Losses)
 Shape = tuple[str, int]
 
 
@@ -42,16 +49,17 @@ def _document(
             "steps": sum(len(accounts[i]["steps"]) for i in cut),
         }
     level = {i: shape.get(i, (FULL, 0))[0] for i in shown}
+    listed = {i: ALL if level[i] == FULL else shape[i][1] for i in shown}
     folded = [i for i in shown if level[i] == FOLDED and accounts[i]["steps"]]
     return environment().get_template("markdown.j2").render(
         plan=data,
         items=[
             {"a": accounts[i], "folded": level[i] == FOLDED, "row_only": level[i] == ROW,
-             "listed": shape.get(i, (FULL, 0))[1]}
+             "listed": listed[i]}
             for i in shown
         ],
         folded=len(folded),
-        unlisted=sum(max(0, len(accounts[i]["step_warnings"]) - shape[i][1]) for i in folded),
+        unlisted=sum(max(0, len(accounts[i]["step_warnings"]) - listed[i]) for i in folded),
         row_only=sum(1 for i in shown if level[i] == ROW and accounts[i]["has_details"]),
         hidden=hidden,
     )
@@ -63,24 +71,31 @@ class _Sizes:
     def __init__(self, accounts: list[dict[str, Any]]) -> None:
         parts: Any = environment().get_template("markdown_parts.j2").module
 
-        def section(a: dict[str, Any], folded: bool, listed: int) -> int:
-            return len(str(parts.section(a, folded, listed))) + 2 if a["has_details"] else 0
+        def section(a: dict[str, Any], folded: bool) -> int:
+            return len(str(parts.section(a, folded))) + 2 if a["has_details"] else 0
 
-        self.row = [len(str(parts.row(a))) + 1 for a in accounts]
-        self.full = [section(a, False, 0) for a in accounts]
-        self.folded = [section(a, True, ALL) for a in accounts]
-        self.bare = [section(a, True, 0) for a in accounts]
+        def losses(a: dict[str, Any], listed: int) -> int:
+            return len(str(parts.losses(a, listed))) if a["step_warnings"] else 0
+
+        # an account without details is not a row: it is counted in one line
+        self.row = [len(str(parts.row(a))) + 1 if a["has_details"] else 0 for a in accounts]
+        #: its step warnings counted, not listed (what a summary row alone adds to Losses)
+        self.counted = [losses(a, 0) for a in accounts]
+        self.full = [section(a, False) + losses(a, ALL) for a in accounts]
+        self.folded = [section(a, True) + losses(a, ALL) for a in accounts]
+        self.bare = [section(a, True) + self.counted[i] for i, a in enumerate(accounts)]
         #: prefix sums of the step-warning lines: entries[i][k] is the first k lines' length
         self.entries = [
-            list(accumulate((len(str(parts.step_warning(w))) + 1 for w in a["step_warnings"]),
-                            initial=0))
+            list(accumulate(
+                (len(str(parts.step_warning(a, w))) + 1 for w in a["step_warnings"]),
+                initial=0))
             for a in accounts
         ]
 
     def of(self, i: int, shape: Shape) -> int:
         level, listed = shape
         if level == ROW:
-            return 0
+            return self.counted[i]
         if level == FULL:
             return self.full[i]
         if listed >= len(self.entries[i]) - 1:

@@ -43,6 +43,12 @@ GENERIC_WORDS = {
     "manual": "Manual Step",
 }
 
+#: how a change from one value to another is written: ASCII on a terminal; in markdown and
+#: HTML one arrow glued to both sides by no-break spaces, so that a narrow table cell never
+#: wraps ``125.00 -> 150.00`` into ``-`` / ``>`` or between a value and its arrow
+TEXT_ARROW = " -> "
+RICH_ARROW = "\u00a0\u2192\u00a0"
+
 # keys shown as the step's headline rather than as an attribute line
 _HEADLINE_KEYS = ("profile", "licence", "add_ons")
 
@@ -115,13 +121,13 @@ def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[s
     ]
 
 
-def _quantity(step: Step, currency: str) -> tuple[str, list[dict[str, str]]]:
+def _quantity(step: Step, currency: str, arrow: str) -> tuple[str, list[dict[str, str]]]:
     """``25 -> 30 (+5)``; with the old and new total where the platform shows them."""
     before, after = step.before or {}, step.after or {}
     old, new = before.get("quantity"), after.get("quantity")
     if not isinstance(old, int) or not isinstance(new, int):
         return value_text(new if new is not None else old), []
-    detail = f"quantity {old} -> {new} ({new - old:+d})"
+    detail = f"quantity {old}{arrow}{new} ({new - old:+d})"
     attrs: list[dict[str, str]] = []
     old_total, new_total = before.get("total"), after.get("total")
     if old_total is None and new != old and step.monthly_delta != ZERO:
@@ -129,12 +135,14 @@ def _quantity(step: Step, currency: str) -> tuple[str, list[dict[str, str]]]:
         unit = abs(step.monthly_delta) / abs(new - old)
         old_total, new_total = unit * old, unit * new
     if old_total is not None and new_total is not None:
-        detail += f", total {fmt(Decimal(str(old_total)))} -> {fmt(Decimal(str(new_total)))}"
+        detail += f", total {fmt(Decimal(str(old_total)))}{arrow}{fmt(Decimal(str(new_total)))}"
         detail += f" {currency}/month"
     return detail, attrs
 
 
-def step_view(step: Step, platform: str, currency: str) -> dict[str, Any]:
+def step_view(
+    step: Step, platform: str, currency: str, arrow: str = TEXT_ARROW
+) -> dict[str, Any]:
     sign, kind = SIGNS.get(step.action, CHANGE)
     before, after = step.before or {}, step.after or {}
     name = user_name(step)
@@ -147,12 +155,12 @@ def step_view(step: Step, platform: str, currency: str) -> dict[str, Any]:
     elif a == "delete_user":
         detail, _ = record_text(before)
     elif a == "replace_user":
-        detail = f"{value_text(before.get('profile'))} -> {value_text(after.get('profile'))}"
+        detail = f"{value_text(before.get('profile'))}{arrow}{value_text(after.get('profile'))}"
         attrs = [c for c in _changes(before, after) if c["name"] not in ("profile", "name")]
     elif a == "change_profile":
         key = next((k for k in ("profile", "licence") if k in before or k in after), None)
         if key is not None:
-            detail = f"{value_text(before.get(key))} -> {value_text(after.get(key))}"
+            detail = f"{value_text(before.get(key))}{arrow}{value_text(after.get(key))}"
         attrs = [c for c in _changes(before, after) if key is None or c["name"] != field_name(key)]
     elif a == "add_addon":
         detail = value_text(after.get("add_on"))
@@ -160,12 +168,12 @@ def step_view(step: Step, platform: str, currency: str) -> dict[str, Any]:
         detail = value_text(before.get("add_on"))
     elif a == "renumber_user":
         old, new = value_text(before.get("extension")), value_text(after.get("extension"))
-        detail = f"extension {old} -> {new}"
+        detail = f"extension {old}{arrow}{new}"
     elif a == "update_user":
         attrs = _changes(before, after)
         detail = ", ".join(c["name"] for c in attrs)
     elif a in ("order_licences", "return_licences", "manual"):
-        detail, attrs = _quantity(step, currency)
+        detail, attrs = _quantity(step, currency, arrow)
     elif a == "confirm_order":
         order = step.params.get("order_id")
         detail = f"order {order}" if order else "the order above"
@@ -219,9 +227,9 @@ def account_head(acct: AccountPlan) -> dict[str, Any]:
     }
 
 
-def account_view(acct: AccountPlan) -> dict[str, Any]:
+def account_view(acct: AccountPlan, arrow: str = TEXT_ARROW) -> dict[str, Any]:
     currency = acct.cost.currency
-    steps = [step_view(s, acct.platform, currency) for s in acct.steps]
+    steps = [step_view(s, acct.platform, currency, arrow) for s in acct.steps]
     step_warnings = sum(len(s["warnings"]) for s in steps)
     return {
         **account_head(acct),
@@ -279,9 +287,32 @@ def _totals(plan: Plan) -> list[dict[str, str]]:
     ] or [{"currency": "USD", "monthly_delta": signed(ZERO), "one_time": fmt(ZERO)}]
 
 
-def view(plan: Plan, *, mask_emails: bool = False) -> dict[str, Any]:
-    """The plan as plain data for templates; user text made one line, e-mails masked on request."""
-    accounts = [account_view(a) for a in plan.accounts]
+def base_view(plan: Plan, base_now: str | None) -> dict[str, Any] | None:
+    """The commit the plan was made from, and where its branch is now if it has moved."""
+    if not plan.base:
+        return None
+    commit = plan.base["commit"]
+    moved = base_now is not None and base_now != commit
+    return {
+        "ref": plan.base["ref"],
+        "commit": commit[:12],
+        "moved": moved,
+        "now": base_now[:12] if base_now and moved else "",
+    }
+
+
+def view(
+    plan: Plan, *, mask_emails: bool = False, arrow: str = TEXT_ARROW,
+    base_now: str | None = None,
+) -> dict[str, Any]:
+    """The plan as plain data for templates; user text made one line, e-mails masked on request.
+
+    ``arrow`` joins a value before and after a change (:data:`TEXT_ARROW` for a terminal,
+    :data:`RICH_ARROW` for markdown and HTML); templates use ``plan.arrow`` too, so one
+    output never mixes two arrows. ``base_now`` is the commit the plan's base ref names
+    now: when it differs from the one planned from, the view says the branch moved.
+    """
+    accounts = [account_view(a, arrow) for a in plan.accounts]
     counts = {"add": 0, "change": 0, "remove": 0, "manual": 0}
     for a in accounts:
         for k, n in a["counts"].items():
@@ -289,6 +320,8 @@ def view(plan: Plan, *, mask_emails: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "format_version": plan.format_version,
         "created_at": plan.created_at,
+        "arrow": arrow,
+        "base": base_view(plan, base_now),
         "accounts": accounts,
         "summary": {
             "accounts": len(accounts),
@@ -302,6 +335,9 @@ def view(plan: Plan, *, mask_emails: bool = False) -> dict[str, Any]:
         },
     }
     data = walk_strings(data, one_line)
+    if arrow != TEXT_ARROW:
+        # messages worded elsewhere (policy verdicts, platform answers) use the text arrow
+        data = walk_strings(data, lambda t: t.replace(TEXT_ARROW, arrow))
     if mask_emails:
         data = walk_strings(data, mask_email)
     return data
