@@ -93,13 +93,17 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
         f"partner-internal  {INTERNAL_FILE}  modified\n"
         f"vertical-demo     {ACCOUNT_FILE}     modified\n")
 
-    plan = r.run(action, action_env_for(step(plan_wf, "plan", "Plan"),
-                                        PATHS=r.outputs()["files"]))
+    plan_step = step(plan_wf, "plan", "Plan")
+    # the base branch is the first commit here (origin/<base> in a pull request)
+    extra = plan_step["with"]["extra-args"].replace("origin/${{ github.base_ref }}", first)
+    plan = r.run(action, action_env_for(plan_step, PATHS=r.outputs()["files"],
+                                        EXTRA_ARGS=extra))
     assert plan.returncode == 0, plan.stderr
     assert r.outputs()["exit-code"] == "2", (root / "plans" / "plan.md").read_text()
     comment = (root / "plans" / "plan.md").read_text()
     assert "Loading Bay" in comment and "Yard" in comment
     assert "Service Desk" in comment
+    assert f"from `{first}` at `{first[:12]}`</sub>" in comment  # the commit planned from
     assert len(comment) < 65536  # GitHub's comment limit
     assert r.summary.read_text().endswith(comment)  # the job summary shows it too
     saved = json.loads((root / "plans" / "plan.json").read_text())
