@@ -110,7 +110,8 @@ def test_plan_comments_once_and_fails_only_after_commenting() -> None:
                                                       "fail": "false"}
     run_plan = step(plan, "plan", "Plan")
     assert run_plan["with"]["fail"] == "false"
-    assert run_plan["with"]["extra-args"] == "-o plans/plan.json --detailed-exitcode"
+    assert run_plan["with"]["extra-args"] == (
+        "-o plans/plan.json --detailed-exitcode --base-ref origin/${{ github.base_ref }}")
     assert run_plan["with"]["output"] == "plans/plan.md"
     comment = step(plan, "plan", "Plan comment")
     assert re.fullmatch(r"marocchino/sticky-pull-request-comment@v\d+\.\d+\.\d+", comment["uses"])
