@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from datetime import date
 
 from reconciler.errors import PlatformError, ReconcilerError, StalePlan
 from reconciler.model import ActualAccount
@@ -33,8 +32,9 @@ from reconciler.progress import (
 )
 from reconciler.provider import Provider, StepOutcome
 from reconciler.retry import Clock, RetriesExhausted, RetryPolicy, Sleep, call_with_retry
-from reconciler.state import JournalEntry, RunInfo, StateStore, git_commit
-from reconciler.steps import check_steps, idempotency_key
+from reconciler.runinfo import RunInfo, git_commit
+from reconciler.state import JournalEntry, Scope, StateStore
+from reconciler.steps import InvalidPlan, check_steps, new_key, step_digest
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,6 @@ class Applier:
         self.clock = clock or time.monotonic
         self.rng = rng or random.Random()
         self._commits: dict[str, str | None] = {}
-        #: the platform's date of the account being applied (part of each key)
-        self._day = ""
 
     # ------------------------------------------------------------------ a whole plan
 
@@ -98,12 +96,21 @@ class Applier:
         todo = [a for a in plan.accounts if a.steps]
         for account in todo:
             check_steps(account)
+        scopes: dict[Scope, str] = {}
+        for account in todo:
+            scope = Scope(account.platform, account.external_id)
+            if scope in scopes:
+                raise InvalidPlan(
+                    f"plan is invalid: accounts {scopes[scope]} and {account.account} are the "
+                    f"same platform account ({scope}); apply one of them"
+                )
+            scopes[scope] = account.account
         reports: list[AccountReport] = []
         with ExitStack() as stack:
             for account in todo:
-                lock = self.store.acquire(account.account)
+                scope = Scope(account.platform, account.external_id)
+                lock = self.store.acquire(scope, account.account)
                 stack.callback(self.store.release, lock)
-            days: dict[str, date] = {}
             for account in todo:
                 actual = self.read(providers(account.platform), account.external_id)
                 if actual.fingerprint() != account.fingerprint:
@@ -111,12 +118,9 @@ class Applier:
                         "plan is stale: the platform changed since the plan was made "
                         f"(account {account.account}); run reconciler plan again"
                     )
-                days[account.account] = actual.today
             for account in todo:
                 provider = providers(account.platform)
-                reports.append(
-                    self.apply_account(account, provider, replan, today=days[account.account])
-                )
+                reports.append(self.apply_account(account, provider, replan))
         return ApplyReport(tuple(reports))
 
     def apply_account(
@@ -124,14 +128,15 @@ class Applier:
         plan: AccountPlan,
         provider: Provider,
         replan: Replan | None = None,
-        *,
-        today: date | None = None,
     ) -> AccountReport:
         """Rounds of steps for one account; the caller holds its lock and checked staleness.
-        ``today``: the platform's date (read from the platform when not given)."""
-        if today is None:
-            today = self.read(provider, plan.external_id).today
-        self._day = today.isoformat()
+
+        A write whose answer an earlier run never got (a crash, retries run out) and that
+        this plan no longer needs is settled first: the state moved on, so the same change
+        made again later is a new request (docs/steps.md, idempotency keys)."""
+        self.store.settle_all_but(
+            Scope(plan.platform, plan.external_id), (step_digest(s) for s in plan.steps)
+        )
         results: list[StepResult] = []
         reported_manual: set[tuple[str, str]] = set()
         current: AccountPlan | None = plan
@@ -262,7 +267,10 @@ class Applier:
         return self._perform(plan, step, provider)
 
     def _perform(self, plan: AccountPlan, step: Step, provider: Provider) -> StepResult:
-        key = idempotency_key(plan.account, step, self._day)
+        # recorded before the write: a retry (here, or a later run) of a write whose answer
+        # was lost reuses it; once the platform answered, the same change is a new key
+        scope = Scope(plan.platform, plan.external_id)
+        key = self.store.intent_key(scope, step_digest(step), new_key(), self.run.run_id)
         try:
             outcome: StepOutcome = call_with_retry(
                 lambda: provider.perform(plan.external_id, step, key),
@@ -272,11 +280,15 @@ class Applier:
                 rng=self.rng,
             )
         except RetriesExhausted as e:
+            # the write may or may not have happened: the key stays open for a resume
             return StepResult(step, "failed-transient", str(e), idempotency_key=key)
         except PlatformError as e:
+            self.store.settle(key)  # refused: the platform answered
             return StepResult(step, "failed", e.message, idempotency_key=key)
         except ReconcilerError as e:
+            self.store.settle(key)
             return StepResult(step, "failed", str(e), idempotency_key=key)
+        self.store.settle(key)
         if outcome.status == "manual":
             return StepResult(step, "manual", outcome.detail, idempotency_key=key)
         detail = outcome.detail

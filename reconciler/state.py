@@ -1,23 +1,28 @@
 """The state store: one SQLite file (default ``.reconciler/state.db``) holding a lock per
-account and a journal of every step apply performed.
+platform account, the idempotency keys of writes whose answer is not known yet, and a
+journal of every step apply performed.
 
 The platform itself is the truth about what exists; this store only says who is applying
-right now and what was applied when, by whom, from which commit. Several processes (two CI
-jobs, a person at a terminal) may open it at once: WAL mode and a busy timeout let them
-share the file, and a lock is taken by one ``INSERT`` on a unique key inside
-``BEGIN IMMEDIATE``, so two runs can never both believe they hold it.
+right now, which writes may have happened without an answer, and what was applied when, by
+whom, from which commit. Several processes (two CI jobs, a person at a terminal) may open it
+at once: WAL mode and a busy timeout let them share the file, and a lock is taken by one
+``INSERT`` on a unique key inside ``BEGIN IMMEDIATE``, so two runs can never both believe
+they hold it.
+
+Locks and keys belong to a :class:`Scope`, the platform account (platform, external id),
+never to the file's slug: two files naming one platform account, or a slug renamed between
+two runs, share one lock and one set of keys. Another store (a database shared by CI
+runners) implements the same methods with the same keying.
 """
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 import socket
 import sqlite3
-import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -32,14 +37,28 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT = 10.0
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS locks (
-    account TEXT PRIMARY KEY,
-    owner   TEXT NOT NULL,
-    pid     INTEGER NOT NULL,
-    host    TEXT NOT NULL,
-    since   TEXT NOT NULL,
-    token   TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS account_locks (
+    platform    TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    account     TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    pid         INTEGER NOT NULL,
+    host        TEXT NOT NULL,
+    since       TEXT NOT NULL,
+    token       TEXT NOT NULL,
+    PRIMARY KEY (platform, external_id)
 );
+CREATE TABLE IF NOT EXISTS intents (
+    key         TEXT PRIMARY KEY,
+    platform    TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    step        TEXT NOT NULL,
+    run_id      TEXT NOT NULL,
+    opened      TEXT NOT NULL,
+    settled     TEXT
+);
+CREATE INDEX IF NOT EXISTS open_intents ON intents (platform, external_id, step)
+    WHERE settled IS NULL;
 CREATE TABLE IF NOT EXISTS journal (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     time            TEXT NOT NULL,
@@ -76,8 +95,21 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True, order=True)
+class Scope:
+    """The platform account that locks and idempotency keys belong to."""
+
+    platform: str
+    external_id: str
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.external_id}"
+
+
 @dataclass(frozen=True)
 class LockInfo:
+    scope: Scope
+    #: the slug of the file the holder applies (for messages and ``unlock SLUG``)
     account: str
     owner: str
     pid: int
@@ -88,8 +120,8 @@ class LockInfo:
 
     def message(self) -> str:
         return (
-            f"account {self.account} is locked by {self.owner} pid {self.pid} on host "
-            f"{self.host} since {self.since}; if that run is dead, run: "
+            f"account {self.account} ({self.scope}) is locked by {self.owner} pid {self.pid} "
+            f"on host {self.host} since {self.since}; if that run is dead, run: "
             f"reconciler unlock {self.account}"
         )
 
@@ -141,30 +173,44 @@ class StateStore:
 
     # ------------------------------------------------------------------ locks
 
-    def holder(self, account: str) -> LockInfo | None:
+    _LOCK_COLUMNS = "platform, external_id, account, owner, pid, host, since, token"
+
+    def holder(self, scope: Scope) -> LockInfo | None:
         row = self._db.execute(
-            "SELECT account, owner, pid, host, since, token FROM locks WHERE account = ?",
-            (account,),
+            f"SELECT {self._LOCK_COLUMNS} FROM account_locks"
+            " WHERE platform = ? AND external_id = ?",
+            (scope.platform, scope.external_id),
         ).fetchone()
-        return LockInfo(*row) if row else None
+        return _lock(row) if row else None
+
+    def holders(self) -> list[LockInfo]:
+        """Every lock held now, by platform account."""
+        rows = self._db.execute(
+            f"SELECT {self._LOCK_COLUMNS} FROM account_locks ORDER BY platform, external_id"
+        ).fetchall()
+        return [_lock(row) for row in rows]
 
     def acquire(
         self,
-        account: str,
+        scope: Scope,
+        account: str = "",
         owner: str = "apply",
         *,
         pid: int | None = None,
         host: str | None = None,
         break_dead: bool = True,
     ) -> LockInfo:
-        """Take the account's lock or raise :class:`LockHeld` with the holder's details.
+        """Take the platform account's lock or raise :class:`LockHeld` with the holder's
+        details. ``account``: the slug applied, for messages only (whatever the slug, one
+        platform account has one lock).
 
         ``break_dead``: a lock left by a process on *this* host that no longer exists (an
         apply that crashed or was killed) is taken over, with a warning on stderr. A lock
         from another host cannot be checked and needs ``reconciler unlock``.
         """
         mine = LockInfo(
-            account=account,
+            scope=scope,
+            account=account or str(scope),
             owner=owner,
             pid=os.getpid() if pid is None else pid,
             host=socket.gethostname() if host is None else host,
@@ -176,19 +222,21 @@ class StateStore:
                 self._insert_lock(mine)
                 return mine
             except sqlite3.IntegrityError:
-                held = self.holder(account)
+                held = self.holder(scope)
                 if held is None:  # cannot happen inside BEGIN IMMEDIATE; stay safe anyway
-                    raise LockHeld(f"account {account} is locked; try again") from None
+                    raise LockHeld(f"account {mine.account} is locked; try again") from None
                 if not (break_dead and _is_dead_local(held)):
                     raise LockHeld(held.message()) from None
                 log.warning(
-                    "taking over the lock of account %s: %s pid %d on this host (%s) is gone",
-                    account,
+                    "taking over the lock of account %s (%s): %s pid %d on this host (%s) "
+                    "is gone",
+                    held.account,
+                    scope,
                     held.owner,
                     held.pid,
                     held.host,
                 )
-                self._db.execute("DELETE FROM locks WHERE account = ?", (account,))
+                self._delete_lock(scope)
                 self._insert_lock(mine)
                 return mine
 
@@ -196,28 +244,29 @@ class StateStore:
         """Free a lock this run holds; a lock taken over by someone else is left alone."""
         with self._immediate():
             self._db.execute(
-                "DELETE FROM locks WHERE account = ? AND token = ?", (lock.account, lock.token)
+                "DELETE FROM account_locks WHERE platform = ? AND external_id = ? AND token = ?",
+                (lock.scope.platform, lock.scope.external_id, lock.token),
             )
 
-    def unlock(self, account: str, *, force: bool = False) -> LockInfo:
-        """Break the account's lock; raises :class:`NotLocked` if none, and
+    def unlock(self, scope: Scope, *, force: bool = False) -> LockInfo:
+        """Break the platform account's lock; raises :class:`NotLocked` if none, and
         :class:`LockHeld` when its holder is a live process on this host (unless
         ``force``): breaking a running apply's lock lets two applies write at once."""
         with self._immediate():
-            held = self.holder(account)
+            held = self.holder(scope)
             if held is None:
-                raise NotLocked(f"account {account} is not locked")
+                raise NotLocked(f"{scope} is not locked")
             if not force and _is_alive_local(held):
                 raise LockHeld(
-                    f"account {account} is locked by {held.owner} pid {held.pid}, which is "
-                    "still running on this host; let it finish (or stop it), or pass --force"
+                    f"account {held.account} is locked by {held.owner} pid {held.pid}, which "
+                    "is still running on this host; let it finish (or stop it), or pass --force"
                 )
-            self._db.execute("DELETE FROM locks WHERE account = ?", (account,))
+            self._delete_lock(scope)
             return held
 
     @contextmanager
-    def locked(self, account: str, owner: str = "apply") -> Iterator[LockInfo]:
-        lock = self.acquire(account, owner)
+    def locked(self, scope: Scope, account: str = "", owner: str = "apply") -> Iterator[LockInfo]:
+        lock = self.acquire(scope, account, owner)
         try:
             yield lock
         finally:
@@ -225,8 +274,15 @@ class StateStore:
 
     def _insert_lock(self, lock: LockInfo) -> None:
         self._db.execute(
-            "INSERT INTO locks (account, owner, pid, host, since, token) VALUES (?,?,?,?,?,?)",
-            (lock.account, lock.owner, lock.pid, lock.host, lock.since, lock.token),
+            f"INSERT INTO account_locks ({self._LOCK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+            (lock.scope.platform, lock.scope.external_id, lock.account, lock.owner, lock.pid,
+             lock.host, lock.since, lock.token),
+        )
+
+    def _delete_lock(self, scope: Scope) -> None:
+        self._db.execute(
+            "DELETE FROM account_locks WHERE platform = ? AND external_id = ?",
+            (scope.platform, scope.external_id),
         )
 
     @contextmanager
@@ -243,6 +299,57 @@ class StateStore:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    # ------------------------------------------------------- idempotency keys
+
+    def intent_key(self, scope: Scope, step: str, fresh: str, run_id: str) -> str:
+        """The idempotency key of a write about to be sent, recorded *before* it is sent.
+
+        ``step``: the digest of what the write does (``reconciler.steps.step_digest``).
+        When an earlier write of the same step on the same platform account is still
+        unsettled (its answer was lost: the process crashed, or retries ran out), its key
+        is returned, so the platform answers that write instead of doing it twice;
+        otherwise ``fresh`` is recorded and returned."""
+        with self._immediate():
+            row = self._db.execute(
+                "SELECT key FROM intents WHERE platform = ? AND external_id = ? AND step = ?"
+                " AND settled IS NULL ORDER BY opened LIMIT 1",
+                (scope.platform, scope.external_id, step),
+            ).fetchone()
+            if row is not None:
+                return str(row[0])
+            self._db.execute(
+                "INSERT INTO intents (key, platform, external_id, step, run_id, opened)"
+                " VALUES (?,?,?,?,?,?)",
+                (fresh, scope.platform, scope.external_id, step, run_id, self.now()),
+            )
+            return fresh
+
+    def settle(self, key: str) -> None:
+        """The platform answered the write of ``key`` (done, or refused): the same step
+        made again later is a new write with a new key."""
+        with self._immediate():
+            self._db.execute(
+                "UPDATE intents SET settled = ? WHERE key = ? AND settled IS NULL",
+                (self.now(), key),
+            )
+
+    def settle_all_but(self, scope: Scope, steps: Iterable[str]) -> None:
+        """Settle the unsettled writes of ``scope`` whose step is not in ``steps`` (the
+        steps a fresh plan still needs): the state moved on, so a later write of such a
+        step is a new one."""
+        keep = set(steps)
+        with self._immediate():
+            rows = self._db.execute(
+                "SELECT key, step FROM intents WHERE platform = ? AND external_id = ?"
+                " AND settled IS NULL",
+                (scope.platform, scope.external_id),
+            ).fetchall()
+            for key, step in rows:
+                if step not in keep:
+                    self._db.execute(
+                        "UPDATE intents SET settled = ? WHERE key = ?", (self.now(), key)
+                    )
 
     # ---------------------------------------------------------------- journal
 
@@ -289,6 +396,11 @@ class StateStore:
         return iso(self._now())
 
 
+def _lock(row: Any) -> LockInfo:
+    platform, external_id, *rest = row
+    return LockInfo(Scope(platform, external_id), *rest)
+
+
 def _is_alive_local(lock: LockInfo) -> bool:
     """True when the holder is a process on this host that still exists."""
     if lock.host != socket.gethostname():
@@ -314,47 +426,3 @@ def _is_dead_local(lock: LockInfo) -> bool:
     except OSError:
         return False
     return False
-
-
-# ------------------------------------------------------------------ run metadata
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """Who runs this apply; stamped on every journal entry with the files' git commit."""
-
-    run_id: str
-    actor: str
-
-    @classmethod
-    def new(cls) -> RunInfo:
-        return cls(run_id=uuid.uuid4().hex[:12], actor=current_actor())
-
-
-def current_actor() -> str:
-    """The GitHub user in Actions, else the OS user."""
-    actor = os.environ.get("GITHUB_ACTOR")
-    if actor:
-        return actor
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry in some containers
-        return "unknown"
-
-
-def git_commit(path: Path | str) -> str | None:
-    """``git rev-parse HEAD`` of the repository holding ``path``; None outside git."""
-    p = Path(path)
-    where = p if p.is_dir() else p.parent
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(where), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and commit else None

@@ -1,12 +1,13 @@
 """What apply checks and derives from a plan's steps before it runs them: their order
 (:func:`check_steps`, refusing a saved plan that cannot be run) and the idempotency key
-of each write (:func:`idempotency_key`, the contract in docs/steps.md)."""
+of each write (:func:`step_digest`, :func:`new_key`; the contract in docs/steps.md)."""
 
 from __future__ import annotations
 
 import hashlib
 import heapq
 import json
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,26 +20,20 @@ class InvalidPlan(ReconcilerError):
 
 
 
-def idempotency_key(account: str, step: Step, day: str = "") -> str:
-    """sha256(account | action | target | before | after | day), shortened (docs/steps.md).
-
-    The same pending work gets the same key, so a retry after a lost answer or a re-run
-    after a crash gets the first outcome back instead of writing again. ``day`` is the
-    platform's date: keys are kept by a platform for about a day (assumed, as with most
-    idempotency-key APIs), and the same change made again on a later day (A -> B, back to
-    A, then B again next month) must be performed, not answered with the first outcome.
-    A re-run on a later day is still safe: apply re-reads the platform first, so work that
-    was done is not planned again. A ``confirm_order`` also carries its order id: two
-    orders that end at the same pool size must not share a key. An order placed again after
-    the platform rejected one carries the rejected ids (``params["supersedes"]``), so it is
-    a new request, not the rejected one answered again.
-    """
-    parts = [account, step.action, step.target, _canon(step.before), _canon(step.after), day]
-    if step.action == "confirm_order" and step.params.get("order_id"):
-        parts.append(str(step.params["order_id"]))
-    if step.params.get("supersedes"):  # re-ordering after a rejection is a new request
-        parts.extend(str(order_id) for order_id in step.params["supersedes"])
+def step_digest(step: Step) -> str:
+    """What a write does, whatever its place in a plan: sha256 of its action, target,
+    before, after and params (an order id, the rejected orders it supersedes), shortened.
+    Apply finds the unsettled write of the same step by it (docs/steps.md, idempotency
+    keys); the step id, its wording and its money are left out."""
+    parts = [step.action, step.target, _canon(step.before), _canon(step.after),
+             _canon(step.params)]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def new_key() -> str:
+    """A fresh idempotency key: one intent, never derived from the step alone, so the
+    same change made again (create, delete, create) is a new request to the platform."""
+    return uuid.uuid4().hex
 
 
 def _canon(data: Mapping[str, Any] | None) -> str:

@@ -19,8 +19,10 @@ from reconciler.model import ActualUser
 from reconciler.plan import AccountPlan, Plan, Step
 from reconciler.progress import BarProgress, PlainProgress, make_progress, report_lines
 from reconciler.retry import RetryPolicy
-from reconciler.state import StateStore
-from reconciler.steps import InvalidPlan, check_steps, idempotency_key
+from reconciler.state import Scope, StateStore
+from reconciler.steps import InvalidPlan, check_steps, step_digest
+
+ACME = Scope("ipecs-cloud", "C1")
 
 
 @pytest.fixture
@@ -99,35 +101,88 @@ def test_steps_run_in_dependency_order_not_list_order(store: StateStore, clock: 
     assert report.state == "converged"
 
 
-def test_each_write_carries_the_derived_key(store: StateStore, clock: Clock) -> None:
+def test_each_write_carries_a_fresh_key_recorded_before_it_is_sent(
+    store: StateStore, clock: Clock
+) -> None:
     provider = FakeProvider(account())
     step = user_step("s1", "create_user", 201)
     run(make_applier(store, clock), provider, account_plan(provider.actual, step))
-    assert provider.calls == [("s1", idempotency_key("acme", step, "2026-01-01"))]
+    ((sid, key),) = provider.calls
+    assert sid == "s1" and len(key) == 32
+    assert store.history("acme")[0].idempotency_key == key
 
 
-def test_idempotency_key_depends_on_what_changes_not_on_step_id() -> None:
+def test_a_lost_answer_is_retried_with_the_same_key(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account(), Script(lose_answer={"s1"}))
+    step = user_step("s1", "create_user", 201)
+    (report,) = run(make_applier(store, clock), provider, account_plan(provider.actual, step))
+    assert statuses(report) == {"s1": "done"}
+    assert [k for _, k in provider.calls] == [provider.calls[0][1]] * 2
+    assert provider.writes == ["s1"]
+
+
+def test_the_same_change_made_again_after_an_answer_gets_a_new_key(
+    store: StateStore, clock: Clock
+) -> None:
+    # create -> (delete) -> create: the second create is a new request, never answered
+    # with the first one's outcome
+    provider = FakeProvider(account())
+    step = user_step("s1", "create_user", 201)
+    run(make_applier(store, clock), provider, account_plan(provider.actual, step))
+    provider.actual = account()  # deleted again, by another plan
+    run(make_applier(store, clock), provider, account_plan(provider.actual, step))
+    first, second = (k for _, k in provider.calls)
+    assert first != second
+    assert provider.writes == ["s1", "s1"]
+
+
+def test_a_write_whose_answer_never_came_is_resumed_with_its_key_only_while_needed(
+    store: StateStore, clock: Clock
+) -> None:
+    # retries run out: the write may have happened. The next run that still needs the
+    # step reuses its key (the platform answers the first write); a run whose plan no
+    # longer needs it settles it, and the same change made later is a new request
+    provider = FakeProvider(account())
+    out_of_retries = make_applier(store, clock, retry=RetryPolicy(attempts=2))
+
+    def lost(step: Step) -> str:
+        provider.script.transient = {step.id: 99}
+        (report,) = run(out_of_retries, provider, account_plan(provider.actual, step))
+        assert statuses(report) == {step.id: "failed-transient"}
+        provider.script.transient = {}
+        return provider.calls[-1][1]
+
+    resumed = user_step("s1", "create_user", 201)
+    key = lost(resumed)
+    run(make_applier(store, clock), provider, account_plan(provider.actual, resumed))
+    assert provider.calls[-1][1] == key
+
+    dropped = user_step("s1", "create_user", 203)
+    key = lost(dropped)
+    run(make_applier(store, clock), provider,
+        account_plan(provider.actual, user_step("s1", "update_user", 201)))
+    run(make_applier(store, clock), provider, account_plan(provider.actual, dropped))
+    assert provider.calls[-1][1] != key
+
+
+def test_step_digest_is_what_the_write_does_not_where_it_sits_in_a_plan() -> None:
     a = Step("s1", "change_profile", user=297, before={"profile": "A"}, after={"profile": "B"})
-    assert idempotency_key("acme", a) == idempotency_key("acme", replace(a, id="s9"))
-    assert idempotency_key("acme", a) != idempotency_key("other", a)
-    assert idempotency_key("acme", a) != idempotency_key("acme", replace(a, after={"profile": "C"}))
-    assert idempotency_key("acme", a) != idempotency_key("acme", replace(a, user=298))
-    assert len(idempotency_key("acme", a)) == 32
-
-
-def test_the_same_change_on_a_later_platform_day_gets_a_new_key() -> None:
-    # A -> B, back to A, then B again next month: a platform must not answer with the
-    # first outcome; a retry or a crash-resume the same day still shares the key
-    a = Step("s1", "change_profile", user=297, before={"profile": "A"}, after={"profile": "B"})
-    assert idempotency_key("acme", a, "2026-01-01") == idempotency_key("acme", a, "2026-01-01")
-    assert idempotency_key("acme", a, "2026-01-01") != idempotency_key("acme", a, "2026-02-01")
-
-
-def test_confirm_keys_differ_per_order_even_at_the_same_pool_size() -> None:
+    assert step_digest(a) == step_digest(replace(a, id="s9", label="Swap", name="Ann"))
+    assert step_digest(a) != step_digest(replace(a, after={"profile": "C"}))
+    assert step_digest(a) != step_digest(replace(a, user=298))
     c = confirm("s2", 3)
-    first = replace(c, params={"order_id": "17"})
-    later = replace(c, params={"order_id": "42"})
-    assert idempotency_key("acme", first) != idempotency_key("acme", later)
+    assert step_digest(replace(c, params={"order_id": "17"})) != step_digest(
+        replace(c, params={"order_id": "42"})
+    )
+
+
+def test_two_plans_of_one_platform_account_are_refused(store: StateStore, clock: Clock) -> None:
+    provider = FakeProvider(account())
+    one = account_plan(provider.actual, user_step("s1", "create_user", 201), slug="one")
+    two = account_plan(provider.actual, user_step("s1", "create_user", 201), slug="two")
+    with pytest.raises(InvalidPlan, match="accounts one and two are the same platform account"):
+        make_applier(store, clock).apply(Plan((one, two)), lambda p: provider)
+    assert provider.calls == []
 
 
 # ----------------------------------------------------------------- failures and skips
@@ -337,7 +392,7 @@ def test_stale_plan_is_refused_before_any_write(store: StateStore, clock: Clock)
         "run reconciler plan again"
     )
     assert provider.calls == []
-    assert store.holder("acme") is None  # the lock is released on refusal
+    assert store.holder(ACME) is None  # the lock is released on refusal
 
 
 def test_one_stale_account_refuses_the_whole_plan(store: StateStore, clock: Clock) -> None:
@@ -359,11 +414,13 @@ def test_one_stale_account_refuses_the_whole_plan(store: StateStore, clock: Cloc
 
 def test_a_held_lock_refuses_with_the_holders_details(store: StateStore, clock: Clock) -> None:
     provider = FakeProvider(account())
-    store.acquire("acme", pid=4242, host="ci-7")
+    store.acquire(ACME, "acme", pid=4242, host="ci-7")
     plan = account_plan(provider.actual, user_step("s1", "create_user", 201))
     with pytest.raises(LockHeld) as e:
         run(make_applier(store, clock), provider, plan)
-    assert str(e.value).startswith("account acme is locked by apply pid 4242 on host ci-7 since ")
+    assert str(e.value).startswith(
+        "account acme (ipecs-cloud C1) is locked by apply pid 4242 on host ci-7 since "
+    )
     assert str(e.value).endswith("; if that run is dead, run: reconciler unlock acme")
     assert provider.calls == []
 
@@ -375,7 +432,7 @@ def test_lock_is_released_after_the_run(store: StateStore, clock: Clock) -> None
         provider,
         account_plan(provider.actual, user_step("s1", "create_user", 201)),
     )
-    assert store.holder("acme") is None
+    assert store.holder(ACME) is None
 
 
 # ---------------------------------------------------------------------- journal
@@ -397,7 +454,7 @@ def test_every_step_is_journaled_with_result_and_error(store: StateStore, clock:
         ("s3", "create_user", "202", "done"),
     ]
     assert history[0].error == "extension 201 is in use"
-    assert history[2].idempotency_key == idempotency_key("acme", plan.steps[2], "2026-01-01")
+    assert history[2].idempotency_key == provider.calls[-1][1]
     assert len({h.run_id for h in history}) == 1 and history[0].actor
 
 

@@ -16,10 +16,11 @@ from apply_helpers import invoke, open_sandbox, subprocess_apply, workspace, wor
 from reconciler.cli import apply_cmd
 from reconciler.planio import load_plan
 from reconciler.sandbox.faults import FAULTS_ENV
-from reconciler.state import StateStore
+from reconciler.state import Scope, StateStore
 
 #: the real time.sleep, for subprocess.run's own wait loop (never for the code under test)
 _REAL_SLEEP = time.sleep
+NORTHWIND = Scope("mitel-connect", "CC-104233")
 MANUAL_APPROVAL = "providers:\n  ipecs-cloud: {approval: manual}\n"
 
 
@@ -291,7 +292,9 @@ def test_a_second_apply_of_a_locked_account_gets_the_lock_message_and_writes_not
         second = subprocess_apply(ws, "--auto-approve")
         assert second.returncode == 1
         message = second.stderr.strip().splitlines()[-1]
-        assert message.startswith("error: account vertical-demo is locked by apply pid ")
+        assert message.startswith(
+            "error: account vertical-demo (ipecs-cloud C000000150) is locked by apply pid "
+        )
         assert message.endswith("; if that run is dead, run: reconciler unlock vertical-demo")
         assert _world(ws) == during  # the second run wrote nothing
         (order,) = _orders(ws, "vertical-demo")
@@ -310,16 +313,18 @@ def test_a_second_apply_of_a_locked_account_gets_the_lock_message_and_writes_not
 def test_unlock_breaks_a_lock_left_on_another_host(tmp_path: Path) -> None:
     ws = workspace(tmp_path, demo=("northwind-mitel",))
     with StateStore(ws / ".reconciler" / "state.db") as store:
-        store.acquire("northwind", pid=4242, host="ci-7")
+        store.acquire(NORTHWIND, "northwind", pid=4242, host="ci-7")
     locked = invoke(ws, "apply", "--auto-approve")
     assert locked.exit_code == 1
     assert locked.stderr.startswith(
-        "error: account northwind is locked by apply pid 4242 on host ci-7 since "
+        "error: account northwind (mitel-connect CC-104233) is locked by apply pid 4242 on "
+        "host ci-7 since "
     )
     unlocked = invoke(ws, "unlock", "northwind")
     assert unlocked.exit_code == 0
     assert unlocked.output.startswith(
-        "unlocked account northwind (held by apply pid 4242 on host ci-7 since "
+        "unlocked account northwind (mitel-connect CC-104233; held by apply pid 4242 on host "
+        "ci-7 since "
     )
     again = invoke(ws, "unlock", "northwind")
     assert again.exit_code == 1

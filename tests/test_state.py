@@ -11,14 +11,16 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import LockHeld
+from reconciler.runinfo import current_actor, git_commit
 from reconciler.state import (
     JournalEntry,
     NotLocked,
+    Scope,
     StateStore,
-    current_actor,
-    git_commit,
 )
 
+NW = Scope("mitel-connect", "400123")
+CONTOSO = Scope("call2teams", "C2T-10042")
 NOW = datetime(2026, 11, 22, 10, 1, 2, tzinfo=UTC)
 
 
@@ -41,56 +43,56 @@ def entry(account: str, step: str, result: str = "done") -> JournalEntry:
 
 
 def test_lock_message_names_owner_pid_host_time_and_the_way_out(store: StateStore) -> None:
-    store.acquire("northwind", pid=4242, host="ci-7")
+    store.acquire(NW, "northwind", pid=4242, host="ci-7")
     with pytest.raises(LockHeld) as e:
-        store.acquire("northwind")
+        store.acquire(NW, "northwind")
     assert str(e.value) == (
-        "account northwind is locked by apply pid 4242 on host ci-7 since "
+        "account northwind (mitel-connect 400123) is locked by apply pid 4242 on host ci-7 since "
         "2026-11-22T10:01:02Z; if that run is dead, run: reconciler unlock northwind"
     )
 
 
 def test_locks_are_per_account(store: StateStore) -> None:
-    store.acquire("northwind")
-    store.acquire("contoso")
-    assert {store.holder("northwind") is not None, store.holder("contoso") is not None} == {True}
+    store.acquire(NW, "northwind")
+    store.acquire(CONTOSO, "contoso")
+    assert {store.holder(NW) is not None, store.holder(CONTOSO) is not None} == {True}
 
 
 def test_release_frees_and_the_next_run_takes_it(store: StateStore) -> None:
-    lock = store.acquire("northwind")
+    lock = store.acquire(NW, "northwind")
     store.release(lock)
-    assert store.holder("northwind") is None
-    store.acquire("northwind")
+    assert store.holder(NW) is None
+    store.acquire(NW, "northwind")
 
 
 def test_release_leaves_a_lock_someone_else_took_over(store: StateStore) -> None:
-    old = store.acquire("northwind")
-    store.unlock("northwind", force=True)  # this very process holds it: alive
-    new = store.acquire("northwind", pid=99999, host="other")
+    old = store.acquire(NW, "northwind")
+    store.unlock(NW, force=True)  # this very process holds it: alive
+    new = store.acquire(NW, "northwind", pid=99999, host="other")
     store.release(old)
-    assert store.holder("northwind") == new
+    assert store.holder(NW) == new
 
 
 def test_unlock_breaks_a_lock_and_says_whose(store: StateStore) -> None:
-    store.acquire("northwind", pid=4242, host="ci-7")
-    held = store.unlock("northwind")
+    store.acquire(NW, "northwind", pid=4242, host="ci-7")
+    held = store.unlock(NW)
     assert (held.pid, held.host) == (4242, "ci-7")
-    assert store.holder("northwind") is None
+    assert store.holder(NW) is None
 
 
 def test_unlock_refuses_a_lock_whose_holder_still_runs_here(store: StateStore) -> None:
-    store.acquire("northwind")  # held by this test process: alive on this host
+    store.acquire(NW, "northwind")  # held by this test process: alive on this host
     with pytest.raises(LockHeld, match=r"^account northwind is locked by apply pid \d+, which "
                                        "is still running on this host; let it finish"):
-        store.unlock("northwind")
-    assert store.holder("northwind") is not None
-    assert store.unlock("northwind", force=True).pid == os.getpid()
-    assert store.holder("northwind") is None
+        store.unlock(NW)
+    assert store.holder(NW) is not None
+    assert store.unlock(NW, force=True).pid == os.getpid()
+    assert store.holder(NW) is None
 
 
 def test_unlock_without_a_lock_is_an_error(store: StateStore) -> None:
-    with pytest.raises(NotLocked, match="^account northwind is not locked$"):
-        store.unlock("northwind")
+    with pytest.raises(NotLocked, match="^mitel-connect 400123 is not locked$"):
+        store.unlock(NW)
 
 
 def test_lock_of_a_dead_process_on_this_host_is_taken_over(store: StateStore) -> None:
@@ -100,23 +102,23 @@ def test_lock_of_a_dead_process_on_this_host_is_taken_over(store: StateStore) ->
         text=True,
         check=True,
     )
-    store.acquire("northwind", pid=int(dead.stdout), host=socket.gethostname())
-    mine = store.acquire("northwind")
-    assert store.holder("northwind") == mine
+    store.acquire(NW, "northwind", pid=int(dead.stdout), host=socket.gethostname())
+    mine = store.acquire(NW, "northwind")
+    assert store.holder(NW) == mine
 
 
 def test_lock_of_a_process_on_another_host_is_never_taken_over(store: StateStore) -> None:
-    store.acquire("northwind", pid=1, host="elsewhere")
+    store.acquire(NW, "northwind", pid=1, host="elsewhere")
     with pytest.raises(LockHeld):
-        store.acquire("northwind")
+        store.acquire(NW, "northwind")
 
 
 def test_a_live_process_keeps_its_lock(store: StateStore) -> None:
     with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as alive:
         try:
-            store.acquire("northwind", pid=alive.pid, host=socket.gethostname())
+            store.acquire(NW, "northwind", pid=alive.pid, host=socket.gethostname())
             with pytest.raises(LockHeld):
-                store.acquire("northwind")
+                store.acquire(NW, "northwind")
         finally:
             alive.kill()
 
@@ -132,7 +134,7 @@ def test_two_stores_racing_for_one_lock_give_it_to_exactly_one(tmp_path: Path) -
         with StateStore(path) as s:
             barrier.wait()
             try:
-                s.acquire("northwind", pid=10_000 + i, host="elsewhere")
+                s.acquire(NW, "northwind", pid=10_000 + i, host="elsewhere")
                 winners.append(str(i))
             except LockHeld as e:
                 losers.append(str(e))

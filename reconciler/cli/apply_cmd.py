@@ -20,7 +20,7 @@ from reconciler.planner import PlanOptions
 from reconciler.progress import make_progress, report_lines
 from reconciler.provider import Provider
 from reconciler.render import render
-from reconciler.state import JournalEntry, NotLocked, StateStore
+from reconciler.state import JournalEntry, NotLocked, Scope, StateStore
 
 from .options import account_option, config_option, format_option
 
@@ -249,24 +249,45 @@ def history(config_path: str, account: str | None, fmt: str, limit: int | None) 
 def unlock(slug: str, config_path: str, force: bool) -> int:
     """Break an account's apply lock, left behind by a run that died.
 
-    A lock whose holder still runs on this host is refused without --force. A holder on
-    another host cannot be checked: make sure that run is really gone, since two applies
-    of one account at once can both write.
+    The lock belongs to the platform account (platform and external id), whatever the
+    file's slug: SLUG is the slug the lock was taken under, or the slug of an account file
+    naming that platform account. A lock whose holder still runs on this host is refused
+    without --force. A holder on another host cannot be checked: make sure that run is
+    really gone, since two applies of one account at once can both write.
 
     \b
     Example:
       reconciler unlock northwind
     """
-    path = _state_path(_config(config_path))
+    config = _config(config_path)
+    path = _state_path(config)
     if not path.exists():
         raise NotLocked(f"account {slug} is not locked")
     with StateStore(path) as store:
-        held = store.unlock(slug, force=force)
-    click.echo(
-        f"unlocked account {slug} (held by {held.owner} pid {held.pid} on host {held.host} "
-        f"since {held.since})"
-    )
+        scopes = {lock.scope for lock in store.holders() if lock.account == slug}
+        if not scopes:
+            scopes = {_scope_of(slug, config)}
+        try:
+            held = [store.unlock(scope, force=force) for scope in sorted(scopes)]
+        except NotLocked:
+            raise NotLocked(f"account {slug} is not locked") from None
+    for lock in held:
+        click.echo(
+            f"unlocked account {slug} ({lock.scope}; held by {lock.owner} pid {lock.pid} on "
+            f"host {lock.host} since {lock.since})"
+        )
     return int(ExitCode.OK)
+
+
+def _scope_of(slug: str, config: Config) -> Scope:
+    """The platform account of the account file with this slug."""
+    from reconciler.accounts import load_accounts
+
+    try:
+        (desired,) = load_accounts(list(DEFAULT_PATHS), config, only=slug)
+    except ReconcilerError:
+        raise NotLocked(f"account {slug} is not locked") from None
+    return Scope(desired.platform, desired.external_id)
 
 
 COMMANDS: list[click.Command] = [apply, history, unlock]

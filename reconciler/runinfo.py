@@ -1,0 +1,51 @@
+"""Who runs an apply and from which commit: stamped on every journal entry."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Who runs this apply; stamped on every journal entry with the files' git commit."""
+
+    run_id: str
+    actor: str
+
+    @classmethod
+    def new(cls) -> RunInfo:
+        return cls(run_id=uuid.uuid4().hex[:12], actor=current_actor())
+
+
+def current_actor() -> str:
+    """The GitHub user in Actions, else the OS user."""
+    actor = os.environ.get("GITHUB_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return "unknown"
+
+
+def git_commit(path: Path | str) -> str | None:
+    """``git rev-parse HEAD`` of the repository holding ``path``; None outside git."""
+    p = Path(path)
+    where = p if p.is_dir() else p.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and commit else None
