@@ -66,6 +66,7 @@ ProviderFactory = Callable[["str", "Config"], Provider]
 #: ``"module:attribute"`` imported on first use (a callable is taken as is: tests).
 PROVIDER_KINDS: dict[str, str | ProviderFactory] = {
     "sandbox": "reconciler.sandbox.provider:sandbox_provider",
+    "portal": "reconciler.portal.provider:portal_provider",
 }
 
 

@@ -109,6 +109,37 @@ def reject_command(order: int, config_path: str) -> None:
     click.echo(f"order {order}: rejected")
 
 
+@sandbox_group.command("export")
+@click.option("--account", "account", default=None,
+              help="Only this account: its slug or external id (default: every account).")
+@click.option("--dir", "directory", required=True, type=click.Path(path_type=Path),
+              help="Write into DIR/<external_id>/ (the exports: DIR of kind: portal).")
+@click.option("--format", "fmt", type=click.Choice(("xlsx", "csv")), default=None,
+              help="Force one file format (default: what each portal downloads).")
+@config_option
+def export_command(account: str | None, directory: Path, fmt: str | None,
+                   config_path: str) -> None:
+    """Write the sandbox's live state as the portals' export files, for kind: portal.
+
+    The files are dated on the sandbox's clock (its day, at the time of day now): the
+    portal provider reads an account as of the day its exports were downloaded.
+
+    \b
+    Examples:
+      reconciler sandbox export --dir exports
+      reconciler sandbox export --account vertical-demo --dir exports --format csv
+    """
+    from reconciler.portal.export import sandbox_time, write_exports
+
+    sandbox = _open(config_path)
+    picked = sandbox.snapshot(account)["accounts"]
+    for entry in picked:
+        actual = sandbox.read_account(entry["platform"], entry["external_id"])
+        paths = write_exports(actual, sandbox.catalogs[actual.platform], directory, fmt,
+                              as_of=sandbox_time(actual.today))
+        click.echo(f"{entry['account']}: wrote {', '.join(str(p) for p in paths)}")
+
+
 _SITE = re.compile(r"(?P<name>[^=]+)=(?P<first>[0-9]+)-(?P<last>[0-9]+)")
 
 

@@ -76,3 +76,5 @@ class Platform:
     role_noun: str = "role"
     default_role: str | None = None
     role_env: str | None = None
+    #: the portal a person works in: exports read, runbook wording (kind: portal)
+    portal: Any = None

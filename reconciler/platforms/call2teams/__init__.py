@@ -8,7 +8,7 @@ from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount
 from reconciler.money import ZERO
 from reconciler.platforms.base import Platform
-from reconciler.platforms.call2teams import planner, rules
+from reconciler.platforms.call2teams import planner, portal, rules
 from reconciler.platforms.call2teams.catalog import CATALOG, PLATFORM, TRIAL_DAYS
 
 
@@ -45,4 +45,5 @@ CALL2TEAMS = Platform(
     licences_comment="  # subscriptions: quantity per SKU",
     account_kinds=True,
     trial_days=TRIAL_DAYS,
+    portal=portal.PORTAL,
 )

@@ -8,7 +8,7 @@ from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount
 from reconciler.money import ZERO
 from reconciler.platforms.base import Platform
-from reconciler.platforms.ipecs import planner, rules
+from reconciler.platforms.ipecs import planner, portal, rules
 from reconciler.platforms.ipecs.catalog import CATALOG, PLATFORM
 
 
@@ -43,4 +43,5 @@ IPECS = Platform(
     pool_field="profile",
     complete=rules.complete,
     licences_comment="  # the licence pool: confirmed counts per package",
+    portal=portal.PORTAL,
 )

@@ -8,7 +8,7 @@ from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount
 from reconciler.money import ZERO
 from reconciler.platforms.base import Platform
-from reconciler.platforms.mitel import planner, rules
+from reconciler.platforms.mitel import planner, portal, rules
 from reconciler.platforms.mitel.catalog import CATALOG, PLATFORM, ROLES
 
 
@@ -44,4 +44,5 @@ MITEL = Platform(
     role_noun="Mitel Connect role",
     default_role="decision-maker",
     role_env="RECONCILER_MITEL_ROLE",
+    portal=portal.PORTAL,
 )
