@@ -64,7 +64,8 @@ def _one_line(e: ReconcilerError) -> str:
     text = str(e)
     first = text.split(":", 1)[0]
     # a located error already starts with its file; anything else gets "error: "
-    if "\n" in text or os.path.splitext(first)[1] in (".yaml", ".yml", ".json"):
+    located = (".yaml", ".yml", ".json", ".csv", ".xlsx")  # .csv/.xlsx: portal exports
+    if "\n" in text or os.path.splitext(first)[1] in located:
         return text
     return f"error: {text}"
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from portal_helpers import REPO, workspace
 
 from reconciler.accounts import load_accounts
 from reconciler.cli import cli
@@ -21,8 +22,6 @@ from reconciler.portal.export import write_exports
 from reconciler.portal.provider import PortalProvider
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.demo import demo_accounts
-
-from portal_helpers import REPO, workspace
 
 DEMO = [(a.platform, a.external_id) for a in demo_accounts()]
 
