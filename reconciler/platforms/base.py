@@ -23,6 +23,7 @@ from reconciler.model import ActualAccount, DesiredAccount
 
 if TYPE_CHECKING:
     from reconciler.diff import AccountChanges
+    from reconciler.portal.spec import Portal
     from reconciler.sequence import PlanContext, PlatformPlan
 
 
@@ -77,4 +78,4 @@ class Platform:
     default_role: str | None = None
     role_env: str | None = None
     #: the portal a person works in: exports read, runbook wording (kind: portal)
-    portal: Any = None
+    portal: Portal | None = None

@@ -24,6 +24,8 @@ def write_exports(actual: ActualAccount, catalog: Catalog, root: Path,
     from reconciler.platforms import PLATFORMS
 
     portal = PLATFORMS[actual.platform].portal
+    if portal is None:
+        raise ReconcilerError(f"{actual.platform} has no portal exports")
     folder = root / actual.external_id
     written: list[Path] = []
     try:
