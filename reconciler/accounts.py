@@ -27,7 +27,7 @@ from reconciler.errors import InputError, ValidationFailed
 from reconciler.filenames import file_name_error
 from reconciler.model import DesiredAccount, DesiredUser, Mark, Policy, Site
 from reconciler.platforms import PLATFORMS
-from reconciler.schema import check, sorted_errors
+from reconciler.schema import check, sorted_errors, with_yaml_errors
 from reconciler.yamlload import MarkedDict, MarkedList, load_yaml
 
 __all__ = ["DEFAULT_PATHS", "discover", "load_account", "load_accounts"]
@@ -224,11 +224,12 @@ def _broken_link_error(path: Path, name: str) -> InputError:
 def _read(
     source: _Source, defaults: Mapping[str, Any]
 ) -> tuple[DesiredAccount | None, list[InputError]]:
+    soft: list[InputError] = []  # YAML-level errors after which the file is still read
     try:
-        doc = load_yaml(source.path, display_name=source.name)
+        doc = load_yaml(source.path, display_name=source.name, soft_errors=soft)
     except InputError as e:
-        return None, [e]
-    errors = check(doc, "account")
+        return None, with_yaml_errors(soft, [e])
+    errors = with_yaml_errors(soft, check(doc, "account"))
     if errors:
         return None, errors
     return _build(doc, source.name, defaults)

@@ -28,7 +28,7 @@ from jsonschema.exceptions import ValidationError
 import reconciler
 from reconciler.catalog import did_you_mean
 from reconciler.errors import InputError, ValidationFailed
-from reconciler.yamlload import MarkedDict, load_yaml, mark_at
+from reconciler.yamlload import MarkedDict, load_yaml, mark_at, text_at
 
 __all__ = ["SCHEMA_DIR", "check", "load_document", "load_schema", "sorted_errors"]
 
@@ -94,15 +94,23 @@ def load_document(
     Raises :class:`ValidationFailed` with every error found (a single one for a file that is
     not valid YAML at all), each located at ``file:line:col``.
     """
+    soft: list[InputError] = []
     try:
-        document = load_yaml(path, display_name=display_name)
+        document = load_yaml(path, display_name=display_name, soft_errors=soft)
     except InputError as e:
-        raise ValidationFailed([e]) from None
-    errors = check(document, schema_name)
+        raise ValidationFailed([*soft, e]) from None
+    errors = with_yaml_errors(soft, check(document, schema_name))
     if errors:
         raise ValidationFailed(errors)
     assert isinstance(document, MarkedDict)
     return document
+
+
+def with_yaml_errors(soft: list[InputError], errors: list[InputError]) -> list[InputError]:
+    """The loader's YAML-level errors and the schema's, sorted; where both point at the same
+    value the schema's wording (which knows the field) is kept."""
+    seen = {e.mark for e in errors if e.mark is not None}
+    return sorted_errors([*(e for e in soft if e.mark not in seen), *errors])
 
 
 def sorted_errors(errors: Iterable[InputError]) -> list[InputError]:
@@ -271,7 +279,12 @@ def _translate(error: ValidationError, root: Any) -> list[InputError]:
                 f'quote prices so no rounding creeps in, e.g. "{value:.2f}"'
             )
         elif _wants_string(schema) and isinstance(value, (int, float)):
-            message += f'; quote it: "{value}"'
+            # quote what the user wrote: `name: yes` is the boolean true, `"yes"` the text
+            written = text_at(root, path) or str(value)
+            message = f"{name} must be {_expected(schema)}, found {_show(value)}"
+            if written != _show(value):
+                message += f" (YAML reads {written} as {_show(value)})"
+            message += f'; quote it: "{written}"'
         return [InputError(message, where)]
     if keyword == "required":
         missing = [f for f in error.validator_value if isinstance(value, dict) and f not in value]

@@ -36,7 +36,9 @@ from reconciler.errors import InputError
 from reconciler.model import Mark
 from reconciler.yamlerrors import bad_utf8, line_col, syntax_error
 
-__all__ = ["MAX_DEPTH", "MarkedDict", "MarkedList", "load_yaml", "loads_yaml", "mark_at"]
+__all__ = [
+    "MAX_DEPTH", "MarkedDict", "MarkedList", "load_yaml", "loads_yaml", "mark_at", "text_at",
+]
 
 #: Collections nested deeper than this are refused (the top-level mapping is level 1).
 MAX_DEPTH = 64
@@ -56,26 +58,31 @@ _SUFFIXES = (".yaml", ".yml")
 
 
 class MarkedDict(dict[Any, Any]):
-    """A mapping: ``.mark`` where it starts, ``.key_marks[k]`` / ``.value_marks[k]``."""
+    """A mapping: ``.mark`` where it starts, ``.key_marks[k]`` / ``.value_marks[k]``;
+    ``.texts[k]``: the source text of a value YAML read as a boolean or a number (``yes``,
+    ``0102``), so that advice can quote what the user wrote."""
 
-    __slots__ = ("mark", "key_marks", "value_marks")
+    __slots__ = ("mark", "key_marks", "value_marks", "texts")
 
     def __init__(self, *args: Any, mark: Mark | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.mark = mark
         self.key_marks: dict[Any, Mark] = {}
         self.value_marks: dict[Any, Mark] = {}
+        self.texts: dict[Any, str] = {}
 
 
 class MarkedList(list[Any]):
-    """A sequence: ``.mark`` where it starts, ``.item_marks[i]`` where item ``i`` starts."""
+    """A sequence: ``.mark`` where it starts, ``.item_marks[i]`` where item ``i`` starts;
+    ``.texts[i]`` as for :class:`MarkedDict`."""
 
-    __slots__ = ("mark", "item_marks")
+    __slots__ = ("mark", "item_marks", "texts")
 
     def __init__(self, *args: Any, mark: Mark | None = None) -> None:
         super().__init__(*args)
         self.mark = mark
         self.item_marks: list[Mark] = []
+        self.texts: dict[int, str] = {}
 
 
 def load_yaml(
@@ -84,11 +91,15 @@ def load_yaml(
     display_name: str | None = None,
     expect_mapping: bool = True,
     require_yaml_suffix: bool = True,
+    soft_errors: list[InputError] | None = None,
 ) -> Any:
     """Load the single YAML document in ``path`` as MarkedDict/MarkedList/scalars.
 
     ``display_name`` (default: ``path`` as given) is the file name used in marks and
     errors. Raises :class:`InputError` (one line, no traceback) for anything refused.
+    With a ``soft_errors`` list, refusals after which the rest of the file can still be
+    read (an integer YAML 1.1 would change, a duplicate key) are appended to it instead
+    and loading goes on, so that one run reports them all.
     """
     name = display_name if display_name is not None else os.fspath(path)
     if require_yaml_suffix and not os.fspath(path).lower().endswith(_SUFFIXES):
@@ -103,10 +114,13 @@ def load_yaml(
         raise InputError("cannot read file: permission denied", file=name) from None
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", file=name) from None
-    return loads_yaml(data, name, expect_mapping=expect_mapping)
+    return loads_yaml(data, name, expect_mapping=expect_mapping, soft_errors=soft_errors)
 
 
-def loads_yaml(text: str | bytes, name: str = "<string>", *, expect_mapping: bool = True) -> Any:
+def loads_yaml(
+    text: str | bytes, name: str = "<string>", *, expect_mapping: bool = True,
+    soft_errors: list[InputError] | None = None,
+) -> Any:
     """Like :func:`load_yaml`, from a string (bytes must be UTF-8); ``name`` goes in marks."""
     if isinstance(text, bytes):
         data = text
@@ -123,19 +137,17 @@ def loads_yaml(text: str | bytes, name: str = "<string>", *, expect_mapping: boo
             raise InputError(msg, Mark(name, line, col)) from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    soft: list[InputError] = []
     try:
-        root, root_mark = _parse(_Loader, text, name)
-    except yaml.YAMLError as exc:
-        if not (_C_PARSER and _LIBYAML_DEPTH in str(exc)):
-            raise syntax_error(exc, text, name, c_parser=_C_PARSER) from None
-        # libyaml >= 0.2.6 (PyYAML 6.0.4's wheels) refuses deep nesting itself, and its
-        # scanner reads ahead of the events we count, so its error would come first and in
-        # its own words. Our limit is ours: parse again with the pure-Python parser, which
-        # has none, so the refusal is the same line whichever libyaml is installed.
-        try:
-            root, root_mark = _parse(yaml.SafeLoader, text, name)
-        except yaml.YAMLError as exc2:
-            raise syntax_error(exc2, text, name, c_parser=False) from None
+        root, root_mark = _parse_text(text, name, soft)
+    except InputError:
+        if soft_errors is not None:
+            soft_errors.extend(soft)  # found before the error that stopped the reading
+        raise
+    if soft:
+        if soft_errors is None:
+            raise soft[0]
+        soft_errors.extend(soft)
     if root_mark is None:
         raise InputError("file is empty", Mark(name, 1, 1))
     if expect_mapping and not isinstance(root, dict):
@@ -167,17 +179,48 @@ def mark_at(root: Any, path: Sequence[str | int], *, key: bool = False) -> Mark 
     return mark
 
 
+def text_at(root: Any, path: Sequence[str | int]) -> str | None:
+    """The source text of the boolean or number at ``path`` (``yes`` for True), if known."""
+    node = root
+    for step in path[:-1]:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    texts = getattr(node, "texts", None)
+    return texts.get(path[-1]) if texts is not None and path else None
+
+
 # --------------------------------------------------------------------------- internals
 
 #: how libyaml's own nesting limit words its refusal ("exceeded maximum nesting depth")
 _LIBYAML_DEPTH = "maximum nesting depth"
 
 
-def _parse(loader_class: type, text: str, name: str) -> tuple[Any, Mark | None]:
+def _parse_text(text: str, name: str, soft: list[InputError]) -> tuple[Any, Mark | None]:
+    try:
+        return _parse(_Loader, text, name, soft)
+    except yaml.YAMLError as exc:
+        if not (_C_PARSER and _LIBYAML_DEPTH in str(exc)):
+            raise syntax_error(exc, text, name, c_parser=_C_PARSER) from None
+    # libyaml >= 0.2.6 (PyYAML 6.0.4's wheels) refuses deep nesting itself, and its
+    # scanner reads ahead of the events we count, so its error would come first and in
+    # its own words. Our limit is ours: parse again with the pure-Python parser, which
+    # has none, so the refusal is the same line whichever libyaml is installed.
+    try:
+        soft.clear()
+        return _parse(yaml.SafeLoader, text, name, soft)
+    except yaml.YAMLError as exc2:
+        raise syntax_error(exc2, text, name, c_parser=False) from None
+
+
+def _parse(
+    loader_class: type, text: str, name: str, soft: list[InputError]
+) -> tuple[Any, Mark | None]:
     loader = None
     try:
         loader = loader_class(text)  # the pure-Python reader checks characters here already
-        return _build(loader, name)
+        return _build(loader, name, soft)
     except RecursionError:  # not expected: the builder is iterative; belt and braces
         raise InputError(f"nesting deeper than {MAX_DEPTH} levels", Mark(name, 1, 1)) from None
     finally:
@@ -186,8 +229,10 @@ def _parse(loader_class: type, text: str, name: str) -> tuple[Any, Mark | None]:
 
 
 
-def _build(loader: Any, name: str) -> tuple[Any, Mark | None]:
-    """Turn the event stream into values; returns (root, root mark or None if no document)."""
+def _build(loader: Any, name: str, soft: list[InputError]) -> tuple[Any, Mark | None]:
+    """Turn the event stream into values; returns (root, root mark or None if no document).
+
+    Errors after which the rest can still be read go to ``soft``; the others raise."""
     get_event = loader.get_event
     resolve = loader.resolve
     stack: list[Any] = []  # open collections
@@ -213,9 +258,9 @@ def _build(loader: Any, name: str) -> tuple[Any, Mark | None]:
                 value = int(text)
             elif not explicit:
                 tag = resolve(yaml.ScalarNode, text, event.implicit)
-                value = _scalar(tag, text, explicit, mark)
+                value = _scalar(tag, text, explicit, mark, soft)
             else:
-                value = _scalar(tag, text, explicit, mark)
+                value = _scalar(tag, text, explicit, mark, soft)
         elif cls is MappingEndEvent or cls is SequenceEndEvent:
             value = stack.pop()
             keys.pop()
@@ -253,7 +298,10 @@ def _build(loader: Any, name: str) -> tuple[Any, Mark | None]:
             root, root_mark = value, mark
             continue
         parent = stack[-1]
+        read_as = cls is ScalarEvent and value is not None and not isinstance(value, str)
         if parent.__class__ is MarkedList:
+            if read_as:
+                parent.texts[len(parent)] = text
             parent.append(value)
             parent.item_marks.append(mark)
             continue
@@ -263,9 +311,16 @@ def _build(loader: Any, name: str) -> tuple[Any, Mark | None]:
                 raise InputError("merge keys (<<) are not supported; write the keys out", mark)
             if value in parent:
                 first = parent.key_marks[value].line
-                raise InputError(f'duplicate key "{value}" (first defined at line {first})', mark)
-            keys[-1] = (value, mark)
+                soft.append(
+                    InputError(f'duplicate key "{value}" (first defined at line {first})', mark))
+                keys[-1] = (_DUPLICATE, mark)  # its value is read and dropped
+            else:
+                keys[-1] = (value, mark)
+        elif key is _DUPLICATE:
+            keys[-1] = (_NO_KEY, None)
         else:
+            if read_as:
+                parent.texts[key] = text
             parent[key] = value
             parent.key_marks[key] = key_mark
             parent.value_marks[key] = mark
@@ -277,9 +332,10 @@ class _NoKey:
 
 
 _NO_KEY = _NoKey()
+_DUPLICATE = _NoKey()  # the open mapping's pending key repeats an earlier one
 
 
-def _scalar(tag: str, value: str, explicit: bool, mark: Mark) -> Any:
+def _scalar(tag: str, value: str, explicit: bool, mark: Mark, soft: list[InputError]) -> Any:
     if tag == _STR or (not explicit and tag in _AS_STR):
         return value
     if tag not in _SCALAR_TAGS:
@@ -293,7 +349,7 @@ def _scalar(tag: str, value: str, explicit: bool, mark: Mark) -> Any:
         if tag == _INT:
             number = _CONSTRUCTOR.construct_yaml_int(node)
             if not explicit and not _DECIMAL.match(value):
-                raise InputError(_surprising_int(value, number), mark)
+                soft.append(InputError(_surprising_int(value, number), mark))
             return number
         return _CONSTRUCTOR.construct_yaml_float(node)
     except (ValueError, KeyError, IndexError):
