@@ -10,7 +10,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from reconciler.model import Mark
 from reconciler.money import ZERO
+
+#: the currency of the shipped sample list prices
+SAMPLE_CURRENCY = "USD"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class Product:
     tier: int | None = None
     trial: bool = False
     internal: bool = False
+    #: True while its price is the shipped sample, not the partner's price book
+    sample: bool = True
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,8 @@ class AddOn:
     one_time: Decimal = ZERO
     #: other add-ons this one needs on the same user
     requires: frozenset[str] = frozenset()
+    #: True while its price is the shipped sample, not the partner's price book
+    sample: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,15 @@ class Catalog:
     currency: str = "USD"
     #: True while any price is still a shipped sample rather than the partner's price book
     sample_prices: bool = True
+    #: where the price book sets ``currency:`` (a plan that needs a sample price in another
+    #: currency is refused there)
+    currency_mark: Mark | None = field(default=None, compare=False)
+
+    def price_item(self, key: str) -> Product | AddOn | None:
+        """The product or add-on a priced item name (:func:`item_name`) stands for."""
+        if key.startswith(ADD_ON_PREFIX):
+            return self.add_ons.get(key[len(ADD_ON_PREFIX):])
+        return self.products.get(key)
 
     def product(self, key: str) -> Product | None:
         return self.products.get(key)
@@ -88,8 +105,10 @@ class Catalog:
         assert isinstance(prod_over, Mapping) and isinstance(addon_over, Mapping)
         for key, price in prod_over.items():
             products[key] = replace(products[key], **dict(price))
+            products[key] = replace(products[key], sample=_still_sample(self.products[key], price))
         for key, price in addon_over.items():
             add_ons[key] = replace(add_ons[key], **dict(price))
+            add_ons[key] = replace(add_ons[key], sample=_still_sample(self.add_ons[key], price))
         return replace(
             self,
             products=products,
@@ -97,6 +116,22 @@ class Catalog:
             currency=currency or self.currency,
             sample_prices=False,
         )
+
+
+#: how an add-on is named among priced items ("add-on fax"); products go by their key
+ADD_ON_PREFIX = "add-on "
+
+
+def item_name(key: str, *, add_on: bool = False) -> str:
+    return f"{ADD_ON_PREFIX}{key}" if add_on else key
+
+
+def _still_sample(item: Product | AddOn, price: Mapping[str, object]) -> bool:
+    """An item keeps a sample price unless the book gives its monthly price, and its
+    one-time price too where the sample has one (assumed: a zero sample is no price)."""
+    if "monthly" not in price:
+        return True
+    return item.one_time != ZERO and "one_time" not in price
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

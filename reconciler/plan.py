@@ -61,6 +61,8 @@ class Step:
     params: Mapping[str, Any] = field(default_factory=dict)
     #: the user's display name, for rendered plans only (apply and providers ignore it)
     name: str = ""
+    #: products / add-ons ("add-on fax") whose SAMPLE price this step's money uses
+    sample_prices: tuple[str, ...] = ()
 
     @property
     def target(self) -> str:
@@ -81,6 +83,10 @@ class Cost:
     monthly_after: Decimal
     one_time: Decimal
     currency: str = "USD"
+    #: every product / add-on ("add-on fax") the plan prices: bill before, after, steps
+    prices_used: tuple[str, ...] = ()
+    #: those of them priced by the shipped samples, not the price book
+    prices_sample: tuple[str, ...] = ()
 
     @property
     def monthly_delta(self) -> Decimal:
@@ -139,7 +145,15 @@ class Plan:
             "monthly_delta": fmt(sum((a.cost.monthly_delta for a in self.accounts), ZERO)),
             "one_time": fmt(sum((a.cost.one_time for a in self.accounts), ZERO)),
             "blocked": sum(1 for a in self.accounts if a.is_blocked),
+            "prices": self.prices(),
         }
+
+    def prices(self) -> dict[str, int]:
+        """How many distinct prices (platform, item) the plan uses, and how many of them
+        are shipped samples: "prices: 7 of 9 from samples"."""
+        used = {(a.platform, i) for a in self.accounts for i in a.cost.prices_used}
+        sample = {(a.platform, i) for a in self.accounts for i in a.cost.prices_sample}
+        return {"used": len(used), "from_samples": len(sample)}
 
     def only(self, slug: str) -> Plan:
         return replace(self, accounts=tuple(a for a in self.accounts if a.account == slug))

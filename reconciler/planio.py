@@ -70,6 +70,7 @@ def step_to_json(step: Step) -> dict[str, Any]:
             "depends_on": list(step.depends_on),
             "warnings": list(step.warnings),
             "params": _plain(step.params),
+            "sample_prices": list(step.sample_prices),
         }
     )
     return out
@@ -89,6 +90,8 @@ def account_to_json(acct: AccountPlan) -> dict[str, Any]:
             "monthly_delta": fmt(acct.cost.monthly_delta),
             "one_time": fmt(acct.cost.one_time),
             "currency": acct.cost.currency,
+            "prices": {"used": list(acct.cost.prices_used),
+                       "from_samples": list(acct.cost.prices_sample)},
         },
         "warnings": list(acct.warnings),
         "blocked": [
@@ -224,11 +227,14 @@ def _step(r: _Reader) -> Step:
         label=r.get("label", str, optional=True) or "",
         params=r.get("params", dict, optional=True) or {},
         name=r.get("name", str, optional=True) or "",
+        sample_prices=r.strings("sample_prices", optional=True),
     )
 
 
 def _account(r: _Reader) -> AccountPlan:
     cost = _Reader(r.get("cost", dict), f"{r.where}.cost", r.file)
+    raw_prices = cost.get("prices", dict, optional=True)
+    prices = _Reader(raw_prices if raw_prices is not None else {}, f"{cost.where}.prices", r.file)
     steps = tuple(_step(s) for s in r.objects("steps"))
     ids = {s.id for s in steps}
     for s in steps:
@@ -250,6 +256,8 @@ def _account(r: _Reader) -> AccountPlan:
             monthly_after=cost.money("monthly_after"),
             one_time=cost.money("one_time"),
             currency=cost.text("currency"),
+            prices_used=prices.strings("used", optional=True),
+            prices_sample=prices.strings("from_samples", optional=True),
         ),
         warnings=r.strings("warnings"),
         blocked=tuple(

@@ -32,16 +32,18 @@ Ids are ``s1``, ``s2``, ... in final order, so the same input always gives the s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from reconciler.catalog import Catalog
 from reconciler.config import Config
 from reconciler.diff import diff
+from reconciler.errors import ValidationFailed
 from reconciler.model import ActualAccount, DesiredAccount
 from reconciler.plan import AccountPlan, Cost, Plan
 from reconciler.platforms.base import Platform
 from reconciler.policy import evaluate
+from reconciler.prices import samples, state_items, step_items, unpriced_in_currency
 from reconciler.provider import Provider
 from reconciler.sequence import PlanContext, PlatformPlan, total
 
@@ -62,11 +64,17 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
     ctx = PlanContext(desired=desired, actual=actual, catalog=catalog, words=platform.words,
                       user_fields=frozenset(platform.user_fields))
     result: PlatformPlan = platform.planner(changes, ctx)
+    steps = tuple(replace(s, sample_prices=samples(step_items(s, catalog), catalog))
+                  for s in result.steps)
+    used = (state_items(actual, catalog) | state_items(result.projected, catalog)
+            | {i for s in result.steps for i in step_items(s, catalog)})
     cost = Cost(
         monthly_before=platform.monthly_bill(actual, catalog),
         monthly_after=platform.monthly_bill(result.projected, catalog),
         one_time=total(s.one_time for s in result.steps),
         currency=catalog.currency,
+        prices_used=tuple(sorted(used)),
+        prices_sample=samples(used, catalog),
     )
     verdicts = evaluate(desired, actual, changes, result, cost, catalog,
                         allow_downgrade=options.allow_downgrade, force=options.force)
@@ -75,7 +83,7 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
         platform=desired.platform,
         external_id=desired.external_id,
         fingerprint=actual.fingerprint(),
-        steps=result.steps,
+        steps=steps,
         cost=cost,
         warnings=result.warnings,
         blocked=verdicts,
@@ -118,4 +126,7 @@ def make_plan(paths: Sequence[str], config: Config, options: PlanOptions = PlanO
     stream.raise_errors()
     if account is not None and not plans:
         raise stream.unknown(account)
+    refusal = unpriced_in_currency(plans, catalogs)
+    if refusal is not None:
+        raise ValidationFailed([refusal])
     return Plan(accounts=tuple(plans))

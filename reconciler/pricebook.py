@@ -16,6 +16,7 @@ from pathlib import Path
 from reconciler.catalog import Catalog
 from reconciler.config import DEFAULT_PRICEBOOK, Config
 from reconciler.errors import InputError, ValidationFailed
+from reconciler.model import Mark
 from reconciler.money import money
 from reconciler.platforms import PLATFORMS
 from reconciler.platforms.common_rules import unknown
@@ -34,18 +35,18 @@ class PriceBook:
     #: platform -> section, in the shape Catalog.with_prices takes
     platforms: Mapping[str, Section] = field(default_factory=dict)
     source: str | None = None
+    #: where the file says ``currency:``
+    currency_mark: Mark | None = None
 
     def apply(self, catalog: Catalog) -> Catalog:
         """``catalog`` at this book's prices; still ``sample_prices`` if any product or
         add-on kept its sample price."""
         section = self.platforms.get(catalog.platform, {})
         priced = catalog.with_prices(section, currency=self.currency)
-        products = section.get("products", {})
-        add_ons = section.get("add_ons", {})
-        sample = any(k not in products for k in catalog.products) or any(
-            k not in add_ons for k in catalog.add_ons
+        sample = any(p.sample for p in priced.products.values()) or any(
+            a.sample for a in priced.add_ons.values()
         )
-        return replace(priced, sample_prices=sample)
+        return replace(priced, sample_prices=sample, currency_mark=self.currency_mark)
 
 
 def load_pricebook(path: str | os.PathLike[str], *, display_name: str | None = None) -> PriceBook:
@@ -73,7 +74,9 @@ def load_pricebook(path: str | os.PathLike[str], *, display_name: str | None = N
         sections[platform] = section
     if errors:
         raise ValidationFailed(errors)
-    return PriceBook(currency=doc.get("currency", "USD"), platforms=sections, source=name)
+    mark = doc.key_marks.get("currency") if "currency" in doc else None
+    return PriceBook(currency=doc.get("currency", "USD"), platforms=sections, source=name,
+                     currency_mark=mark or Mark(name, 1, 1))
 
 
 def pricebook_path(config: Config) -> Path | None:

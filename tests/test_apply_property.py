@@ -190,7 +190,9 @@ def test_apply_converges_in_one_pass_and_bills_the_prediction(
     desired, seeded = data.draw(scenarios(platform))
     spec = PLATFORMS[platform]
     catalog = spec.catalog
-    assume(not spec.validate(desired, catalog))
+    # tier thresholds (C2TU25 below 25) are a sales rule the sandbox does not enforce; the
+    # property is apply's convergence, so small counts on any tier stay in play
+    assume(not [e for e in spec.validate(desired, catalog) if "tier:" not in e.message])
     box.reset(demo_state=False)
     box.load_state([seeded])
     provider = SandboxProvider(platform, box)

@@ -93,6 +93,8 @@ def test_json_has_products_add_ons_prices_as_strings() -> None:
         "monthly": "3.00",
         "one_time": "0.00",
         "requires": ["call-recording"],
+        "sample": True,
+        "price_currency": "USD",
     }
 
 

@@ -69,10 +69,12 @@ def test_json_matches_the_schema_and_money_is_two_place_strings() -> None:
     data = plan_to_json(sample_plan())
     validate(data)
     assert data["summary"] == {"accounts": 5, "steps": 19, "monthly_delta": "-10.50",
-                               "one_time": "75.00", "blocked": 1}
+                               "one_time": "75.00", "blocked": 1,
+                               "prices": {"used": 0, "from_samples": 0}}
     acct = data["accounts"][0]
     assert acct["cost"] == {"monthly_before": "250.00", "monthly_after": "248.50",
-                            "monthly_delta": "-1.50", "one_time": "75.00", "currency": "USD"}
+                            "monthly_delta": "-1.50", "one_time": "75.00", "currency": "USD",
+                            "prices": {"used": [], "from_samples": []}}
     assert acct["fingerprint"].startswith("sha256:")
     assert acct["steps"][6]["one_time"] == "75.00"
     assert "licence" not in acct["steps"][0] and acct["steps"][0]["user"] == 1010

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import click
 
-from reconciler.catalog import Catalog
+from reconciler.catalog import SAMPLE_CURRENCY, AddOn, Catalog, Product
 from reconciler.config import load_config
 from reconciler.errors import ExitCode
 from reconciler.money import fmt
@@ -80,6 +81,8 @@ def catalog_data(catalog: Catalog) -> dict[str, Any]:
                 "tier": p.tier,
                 "trial": p.trial,
                 "internal": p.internal,
+                "sample": p.sample,
+                "price_currency": SAMPLE_CURRENCY if p.sample else catalog.currency,
             }
             for p in _ordered(catalog)
         ],
@@ -90,6 +93,8 @@ def catalog_data(catalog: Catalog) -> dict[str, Any]:
                 "monthly": fmt(a.monthly),
                 "one_time": fmt(a.one_time),
                 "requires": sorted(a.requires),
+                "sample": a.sample,
+                "price_currency": SAMPLE_CURRENCY if a.sample else catalog.currency,
             }
             for a in catalog.add_ons.values()
         ],
@@ -103,6 +108,8 @@ def render_text(catalog: Catalog) -> str:
     note = price_label(catalog)
     if note:
         lines.append(note)
+    if catalog.sample_prices and catalog is not PLATFORMS[catalog.platform].catalog:
+        lines.append(f"* = SAMPLE list price, in {SAMPLE_CURRENCY} (never relabelled)")
     products = _ordered(catalog)
     c2t = any(p.user_kind for p in products)
     head: list[str] = ["rank", "key", "name", "monthly", "one-time"]
@@ -111,7 +118,8 @@ def render_text(catalog: Catalog) -> str:
         head.append("add-ons")
     rows = []
     for p in products:
-        row = [str(p.rank), p.key, p.display, fmt(p.monthly), fmt(p.one_time)]
+        row = [str(p.rank), p.key, p.display, _price(p.monthly, p, catalog),
+               _price(p.one_time, p, catalog)]
         if c2t:
             notes = [
                 n for n, on in (("trial, 30 days", p.trial), ("internal use", p.internal)) if on
@@ -131,8 +139,8 @@ def render_text(catalog: Catalog) -> str:
             [
                 a.key,
                 a.display,
-                fmt(a.monthly),
-                fmt(a.one_time),
+                _price(a.monthly, a, catalog),
+                _price(a.one_time, a, catalog),
                 ", ".join(sorted(a.requires)) or "-",
             ]
             for a in catalog.add_ons.values()
@@ -143,6 +151,13 @@ def render_text(catalog: Catalog) -> str:
         lines += ["", "Included features:"]
         lines += [f"  {key}: {name}" for key, name in catalog.features.items()]
     return "\n".join(lines)
+
+
+def _price(amount: Decimal, item: Product | AddOn, catalog: Catalog) -> str:
+    """A price; starred where the price book leaves a sample in force (the whole catalog
+    is the samples: its heading says so)."""
+    partly = catalog is not PLATFORMS[catalog.platform].catalog
+    return fmt(amount) + ("*" if partly and item.sample else "")
 
 
 def _ordered(catalog: Catalog) -> list[Any]:

@@ -197,6 +197,10 @@ def step_view(
         "one_time": fmt(step.one_time),
         "has_monthly": step.monthly_delta != ZERO,
         "has_one_time": step.one_time != ZERO,
+        # a sample price behind money the step shows
+        "sample": bool(step.sample_prices) and (step.monthly_delta != ZERO
+                                                or step.one_time != ZERO),
+        "sample_prices": list(step.sample_prices),
         "mode": step.mode,
         "depends_on": list(step.depends_on),
         "warnings": list(step.warnings),
@@ -239,6 +243,7 @@ def account_view(acct: AccountPlan, arrow: str = TEXT_ARROW) -> dict[str, Any]:
             "monthly_delta": signed(acct.cost.monthly_delta),
             "one_time": fmt(acct.cost.one_time),
             "currency": currency,
+            "prices": prices_text(len(acct.cost.prices_used), len(acct.cost.prices_sample)),
         },
         "steps": steps,
         "counts": _counts(steps),
@@ -287,6 +292,15 @@ def _totals(plan: Plan) -> list[dict[str, str]]:
     ] or [{"currency": "USD", "monthly_delta": signed(ZERO), "one_time": fmt(ZERO)}]
 
 
+def prices_text(used: int, from_samples: int) -> str:
+    """ "7 of 9 from samples" / "all 9 from the price book" / "" (no prices used)."""
+    if not used:
+        return ""
+    if not from_samples:
+        return f"all {used} from the price book"
+    return f"{from_samples} of {used} from samples"
+
+
 def base_view(plan: Plan, base_now: str | None) -> dict[str, Any] | None:
     """The commit the plan was made from, and where its branch is now if it has moved."""
     if not plan.base:
@@ -313,6 +327,7 @@ def view(
     now: when it differs from the one planned from, the view says the branch moved.
     """
     accounts = [account_view(a, arrow) for a in plan.accounts]
+    prices = plan.prices()
     counts = {"add": 0, "change": 0, "remove": 0, "manual": 0}
     for a in accounts:
         for k, n in a["counts"].items():
@@ -332,6 +347,8 @@ def view(
             "warnings": sum(a["warning_count"] for a in accounts),
             "has_changes": plan.has_changes,
             "unmanaged": sum(len(a["unmanaged"]) for a in accounts),
+            "prices": prices_text(prices["used"], prices["from_samples"]),
+            "sample_prices": prices["from_samples"] > 0,
         },
     }
     data = walk_strings(data, one_line)
