@@ -9,6 +9,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
+from reconciler.escape import terminal
+
 if TYPE_CHECKING:
     from reconciler.model import Mark
 
@@ -21,7 +23,11 @@ class ExitCode(IntEnum):
 
 
 class ReconcilerError(Exception):
-    """Root of every error the CLI reports as one line (never a traceback)."""
+    """Root of every error the CLI reports as one line (never a traceback). The line is
+    shown escaped (reconciler.escape.terminal): a newline in a quoted name cannot start a
+    line of its own. An error that is several lines on purpose sets ``lines``."""
+
+    lines: tuple[str, ...] = ()
 
     exit_code = ExitCode.ERROR
 
@@ -47,9 +53,7 @@ class InputError(ReconcilerError):
 def _printable(text: str) -> str:
     """One line whatever the user wrote: a newline, tab or terminal escape quoted from a
     file is shown escaped (\\n, \\x1b) instead of breaking the line or the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return terminal(text)
 
 
 class ValidationFailed(ReconcilerError):

@@ -20,6 +20,7 @@ import jinja2
 import yaml
 
 from reconciler.catalog import Catalog
+from reconciler.escape import terminal
 from reconciler.model import ActualAccount, ActualUser
 from reconciler.platforms import PLATFORMS
 from reconciler.platforms.base import Platform
@@ -77,10 +78,10 @@ _TEMPLATE = """\
 {{ header }}
 # Imported from {{ label }} account {{ a.external_id }} on {{ a.today }}: the live state as it was.
 account: {{ slug | q }}
-platform: {{ a.platform }}
+platform: {{ a.platform | q }}
 external_id: {{ a.external_id | q }}
 name: {{ a.name | q }}
-{% if platform.account_kinds %}kind: {{ a.kind }}
+{% if platform.account_kinds %}kind: {{ a.kind | q }}
 {% endif %}
 {%- if a.sites %}sites:
 {% for s in a.sites %}  {{ s.name | q }}: {extensions: "{{ s.first }}-{{ s.last }}"}
@@ -100,8 +101,13 @@ name: {{ a.name | q }}
 
 
 def _environment() -> jinja2.Environment:
+    # Every value in a key's place goes through ``q`` (a quoted scalar when it must be);
+    # everything else printed (the comments quote ids, names, order states from the
+    # platform) is kept to one line by ``finalize``: a newline in an external id must not
+    # start a line of its own, e.g. ``policy: {prune: true}``.
     env = jinja2.Environment(
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
+        finalize=lambda value: terminal(value) if isinstance(value, str) else value,
     )
     env.filters["q"] = yaml_scalar
     return env

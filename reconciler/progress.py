@@ -15,6 +15,7 @@ from typing import Any, Protocol, TextIO
 import click
 
 from reconciler.errors import ExitCode
+from reconciler.escape import terminal
 from reconciler.plan import Step
 
 #: step results that make the run fail (exit 1) and skip the steps depending on them
@@ -95,15 +96,15 @@ class Progress(Protocol):
 
 def describe(step: Step) -> str:
     """``s3 change_profile user 297`` / ``s1 order_licences Premium iPECS ONE USER``."""
-    target = f"user {step.user}" if step.user is not None else str(step.licence)
-    word = f" ({step.label})" if step.label else ""
+    target = f"user {step.user}" if step.user is not None else terminal(str(step.licence))
+    word = f" ({terminal(step.label)})" if step.label else ""
     return f"{step.id} {step.action}{word} {target}"
 
 
 def step_line(account: str, result: StepResult) -> str:
-    text = f"{account}: {describe(result.step)}: {result.status}"
+    text = f"{terminal(account)}: {describe(result.step)}: {result.status}"
     if result.message and result.status != "manual":
-        text += f": {result.message}"
+        text += f": {terminal(result.message)}"  # the platform's words, on this one line
     return text
 
 
@@ -184,7 +185,7 @@ def _account_lines(account: AccountReport) -> list[str]:
     counts = [
         f"{account.count(status)} {status}" for status in ("done", *_ORDER) if account.count(status)
     ]
-    head = f"  {account.account} ({account.platform}): {account.state}"
+    head = f"  {terminal(account.account)} ({account.platform}): {account.state}"
     if counts:
         head += " - " + ", ".join(counts)
     lines = [head]
@@ -194,13 +195,13 @@ def _account_lines(account: AccountReport) -> list[str]:
                 continue
             if status == "manual":
                 lines.append(f"    manual   {describe(r.step)}: Service Desk request:")
-                lines.extend(f"             {text}" for text in r.message.splitlines())
+                lines.extend(f"             {terminal(text)}" for text in r.message.splitlines())
             else:
-                lines.append(f"    {status:<8} {describe(r.step)}: {r.message}")
+                lines.append(f"    {status:<8} {describe(r.step)}: {terminal(r.message)}")
     if account.remaining:
         lines.append(
             f"    a fresh plan still shows {account.remaining} step(s); run reconciler plan"
         )
     if account.error:
-        lines.append(f"    {account.error}")
+        lines.append(f"    {terminal(account.error)}")
     return lines

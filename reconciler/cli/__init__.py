@@ -11,7 +11,14 @@ from typing import Any
 import click
 
 from reconciler import __version__
-from reconciler.errors import ExitCode, ReconcilerError, exit_code_for
+from reconciler.cli.output import OutputError, guarded_streams
+from reconciler.errors import (
+    ExitCode,
+    ReconcilerError,
+    ValidationFailed,
+    exit_code_for,
+)
+from reconciler.escape import terminal
 
 
 class ReconcilerGroup(click.Group):
@@ -20,48 +27,91 @@ class ReconcilerGroup(click.Group):
     for "changes present" / "drift found")."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        with guarded_streams() as (out, err):
+            code, rv = self._run(ctx)
+            for stream in (out, err):
+                try:
+                    stream.flush()
+                except BrokenPipeError:
+                    _silence(stream)
+                    code = int(ExitCode.ERROR)
+                except OutputError as e:
+                    _silence(stream)
+                    _report(err, _one_line(e))
+                    code = int(ExitCode.ERROR)
+        if code is not None:
+            ctx.exit(code)
+        return rv
+
+    def _run(self, ctx: click.Context) -> tuple[int | None, Any]:
+        """(exit code or None, the command's return value); never raises but Exit."""
         try:
             rv = super().invoke(ctx)
         except click.UsageError as e:
             e.show()
-            ctx.exit(int(ExitCode.ERROR))
+            return int(ExitCode.ERROR), None
         except ReconcilerError as e:
-            click.echo(_one_line(e), err=True)
-            ctx.exit(int(exit_code_for(e)))
+            if isinstance(e, OutputError) and e.stream is not None:
+                _silence(e.stream)  # what it still holds is lost: never write it twice
+            _report(sys.stderr, _one_line(e))
+            return int(exit_code_for(e)), None
         except (KeyboardInterrupt, click.Abort):
-            click.echo("aborted", err=True)
-            ctx.exit(int(ExitCode.ERROR))
-        except (click.exceptions.Exit, SystemExit):
+            _report(sys.stderr, "aborted")
+            return int(ExitCode.ERROR), None
+        except click.exceptions.Exit as e:
+            return int(e.exit_code), None
+        except SystemExit:
             raise
         except BrokenPipeError:  # `reconciler sandbox show | head`: the reader left
-            _silence_stdout()
-            ctx.exit(int(ExitCode.ERROR))
+            _silence(sys.stdout)
+            return int(ExitCode.ERROR), None
         except Exception as e:  # a bug: still no traceback unless asked for
             if os.environ.get("RECONCILER_DEBUG"):
                 raise
-            click.echo(
-                f"internal error: {type(e).__name__}: {e} (set RECONCILER_DEBUG=1 for a traceback)",
-                err=True,
-            )
-            ctx.exit(int(ExitCode.ERROR))
+            _report(sys.stderr, f"internal error: {type(e).__name__}: {terminal(str(e))} "
+                                "(set RECONCILER_DEBUG=1 for a traceback)")
+            return int(ExitCode.ERROR), None
         if isinstance(rv, int):
-            ctx.exit(int(rv))
-        return rv
+            return int(rv), rv
+        return None, rv
 
 
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+def _report(stream: Any, line: str) -> None:
+    """An error line on standard error; if even that cannot be written, the exit code
+    still says it."""
+    try:
+        click.echo(line, file=stream)
+    except (OSError, OutputError):
+        _silence(stream)
+
+
+def _silence(stream: Any) -> None:
+    """A stream that failed: drop what it holds and point its descriptor at /dev/null, so
+    the interpreter's last flush cannot fail again."""
+    raw = getattr(stream, "raw", stream)
+    try:
+        fd = raw.fileno()
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's buffer)
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # not a real file (a test runner's buffer)
+        os.dup2(devnull, fd)
+    except OSError:
         pass
     finally:
         os.close(devnull)
 
 
 def _one_line(e: ReconcilerError) -> str:
-    text = str(e)
+    """The error as printed: one line, escaped (its text may quote a file name, an id, a
+    platform's words); an error that means several lines lists them in ``e.lines``."""
+    if isinstance(e, ValidationFailed):  # one line per error, each escaped already
+        return "\n".join(str(x) for x in e.errors)
+    lines = getattr(e, "lines", None)
+    if isinstance(lines, (list, tuple)) and lines:
+        text = "\n".join(terminal(str(line)) for line in lines)
+    else:
+        text = terminal(str(e))
     first = text.split(":", 1)[0]
     # a located error already starts with its file; anything else gets "error: "
     located = (".yaml", ".yml", ".json", ".csv", ".xlsx")  # .csv/.xlsx: portal exports

@@ -14,6 +14,7 @@ from reconciler.apply import Applier, ApplySettings
 from reconciler.catalog import did_you_mean
 from reconciler.config import Config
 from reconciler.errors import ExitCode, InputError, ReconcilerError
+from reconciler.escape import terminal
 from reconciler.model import ActualAccount
 from reconciler.plan import AccountPlan, Plan
 from reconciler.planner import PlanOptions
@@ -237,7 +238,8 @@ def history(config_path: str, account: str | None, fmt: str, limit: int | None) 
         line = f"{e.time}  {e.account}  {e.step_id} {e.action} {e.target}  {e.result}"
         line += f"  commit {commit}  by {e.actor}"
         note = e.error or e.detail
-        click.echo(f"{line}  ({note})" if note else line)
+        # the journal holds the platforms' words and targets: one escaped line per step
+        click.echo(terminal(f"{line}  ({note})" if note else line))
     return int(ExitCode.OK)
 
 

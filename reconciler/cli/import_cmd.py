@@ -8,6 +8,7 @@ import click
 
 from reconciler.cli.options import config_option
 from reconciler.errors import ReconcilerError
+from reconciler.escape import terminal
 from reconciler.platforms import PLATFORMS
 
 
@@ -50,7 +51,7 @@ def import_command(platform: str, external_id: str, output: Path | None, force: 
     except OSError as e:
         # "(reason)", not ": reason": a line starting "x.yaml:" reads as located
         raise ReconcilerError(f"cannot write {output} ({e.strerror or e})") from e
-    click.echo(f"wrote {output}", err=True)
+    click.echo(f"wrote {terminal(str(output))}", err=True)
 
 
 COMMANDS: list[click.Command] = [import_command]

@@ -15,6 +15,7 @@ import click
 
 from reconciler.cli.options import account_option, config_option, format_option, paths_argument
 from reconciler.errors import ExitCode
+from reconciler.escape import terminal
 from reconciler.plan import Plan
 from reconciler.planio import load_plan, save_plan
 from reconciler.render import DRIFT_FORMATS, FORMATS, render, render_drift
@@ -168,7 +169,7 @@ def plan_command(
         save_plan(plan, out)
     _print_plan(plan, fmt, color, mask_emails)
     if out:
-        click.echo(f"saved the plan to {out}", err=True)
+        click.echo(f"saved the plan to {terminal(out)}", err=True)
     return plan_exit_code(plan, detailed=detailed_exitcode)
 
 

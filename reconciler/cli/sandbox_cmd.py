@@ -13,6 +13,7 @@ import click
 from reconciler.cli.options import config_option, format_option
 from reconciler.config import Config
 from reconciler.errors import ReconcilerError
+from reconciler.escape import terminal
 from reconciler.model import Site
 from reconciler.platforms import PLATFORMS
 
@@ -174,7 +175,7 @@ def add_account_command(platform: str, external_id: str, name: str | None, kind:
                               "without surrounding spaces")
     parsed = [_site(s) for s in sites]
     _open(config_path).add_account(platform, external_id, name, kind, parsed)
-    click.echo(f"{platform} account {external_id}: created")
+    click.echo(f"{platform} account {terminal(external_id)}: created")
 
 
 COMMANDS: list[click.Command] = [sandbox_group]

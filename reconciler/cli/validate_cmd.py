@@ -15,6 +15,7 @@ from reconciler.pricebook import load_catalogs
 from reconciler.schema import sorted_errors
 
 from .options import config_option, format_option, paths_argument
+from .output import annotation
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,14 @@ def validate(paths: tuple[str, ...], config_path: str, fmt: str) -> ExitCode:
                 {"valid": report.valid, "errors": [_json(e) for e in report.errors]}, indent=2
             )
         )
+    elif fmt == "github":
+        for error in report.errors:  # an annotation on the file's line in the PR
+            mark = error.mark
+            annotation("error", error.message, file=error.file,
+                       line=mark.line if mark else None, col=mark.col if mark else None)
     else:
-        line = _github if fmt == "github" else str
         for error in report.errors:
-            click.echo(line(error))
+            click.echo(str(error))
     click.echo(report.summary(), err=True)
     return ExitCode.OK if report.valid else ExitCode.ERROR
 
@@ -93,25 +98,6 @@ def _json(error: InputError) -> dict[str, object]:
         "col": mark.col if mark else None,
         "message": error.message,
     }
-
-
-def _github(error: InputError) -> str:
-    """A GitHub Actions workflow command: an annotation on the file's line in the PR."""
-    props = []
-    if error.file:
-        props.append(f"file={_escape(error.file, prop=True)}")
-    if error.mark:
-        props.append(f"line={error.mark.line},col={error.mark.col}")
-    head = "::error " + ",".join(props) if props else "::error"
-    return f"{head}::{_escape(error.message)}"
-
-
-def _escape(text: str, *, prop: bool = False) -> str:
-    # the escaping GitHub's runner expects for workflow commands (actions/toolkit)
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
 
 
 COMMANDS: list[click.Command] = [validate]

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from typing import IO
 
+from reconciler.escape import mask_email, md, walk_strings
 from reconciler.plan import Plan
 from reconciler.planio import dump_plan, plan_to_json
 from reconciler.render.drift import drift_view, has_drift
 from reconciler.render.env import environment, paint, render_template
-from reconciler.render.escape import mask_email, md, walk_strings
 from reconciler.render.markdown import fit_drift, render_markdown
 from reconciler.render.view import RICH_ARROW, TEXT_ARROW, view
 

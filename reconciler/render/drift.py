@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.escape import mask_email, terminal, walk_strings
 from reconciler.plan import AccountPlan, Plan, Step
 from reconciler.platforms import PLATFORMS
-from reconciler.render.escape import mask_email, one_line, walk_strings
 from reconciler.render.view import account_head, field_name, record_text, user_name, value_text
 
 _LICENCE_ACTIONS = ("order_licences", "return_licences", "manual")
@@ -166,7 +166,7 @@ def drift_view(plan: Plan, *, mask_emails: bool = False) -> dict[str, Any]:
             "differences": sum(len(a["drift"]) for a in accounts),
         },
     }
-    data = walk_strings(data, one_line)
+    data = walk_strings(data, terminal)
     return walk_strings(data, mask_email) if mask_emails else data
 
 

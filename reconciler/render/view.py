@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from reconciler.escape import mask_email, terminal, walk_strings
 from reconciler.money import ZERO, fmt, signed
 from reconciler.plan import AccountPlan, Plan, Step
 from reconciler.platforms import PLATFORMS
-from reconciler.render.escape import mask_email, one_line, walk_strings
 
 #: action -> (sign, kind). A replace is Terraform's -/+ : one removed and one added.
 SIGNS: dict[str, tuple[str, str]] = {
@@ -351,7 +351,7 @@ def view(
             "sample_prices": prices["from_samples"] > 0,
         },
     }
-    data = walk_strings(data, one_line)
+    data = walk_strings(data, terminal)
     if arrow != TEXT_ARROW:
         # messages worded elsewhere (policy verdicts, platform answers) use the text arrow
         data = walk_strings(data, lambda t: t.replace(TEXT_ARROW, arrow))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from reconciler.catalog import did_you_mean
 from reconciler.errors import ReconcilerError
+from reconciler.escape import terminal, walk_strings
 from reconciler.importer import slugify
 from reconciler.money import fmt
 from reconciler.sandbox import billing, db, state
@@ -141,6 +142,9 @@ def _account(sandbox: Sandbox, c: Any, acc: state.AccountRow, slug: str,
 
 
 def render_text(data: dict[str, Any], out: TextIO, path: str = "") -> None:
+    # names, ids and keys come from the platform: each shown on its own line, escaped
+    data = walk_strings(data, terminal)
+    path = terminal(path)
     where = f"sandbox {path}  " if path else "sandbox  "
     out.write(f"{where}clock {data['clock']}\n")
     for acc in data["accounts"]:
