@@ -107,7 +107,9 @@ class Applier:
             scopes[scope] = account.account
         reports: list[AccountReport] = []
         with ExitStack() as stack:
-            for account in todo:
+            # in one global order, so two runs waiting (--lock-timeout) for each other's
+            # accounts can never hold one each and wait forever
+            for account in sorted(todo, key=lambda a: (a.platform, a.external_id)):
                 scope = Scope(account.platform, account.external_id)
                 lock = self.store.acquire(scope, account.account)
                 stack.callback(self.store.release, lock)
@@ -270,6 +272,7 @@ class Applier:
         # recorded before the write: a retry (here, or a later run) of a write whose answer
         # was lost reuses it; once the platform answered, the same change is a new key
         scope = Scope(plan.platform, plan.external_id)
+        self.store.check(scope)  # still ours: a reclaimed lease means another run writes
         key = self.store.intent_key(scope, step_digest(step), new_key(), self.run.run_id)
         try:
             outcome: StepOutcome = call_with_retry(

@@ -33,6 +33,10 @@ class Config:
     root: Path = Path(".")
     sandbox_path: Path = Path(DEFAULT_SANDBOX)
     state_path: Path = Path(DEFAULT_STATE)
+    #: a shared PostgreSQL state store (RECONCILER_STATE_URL overrides it)
+    state_url: str | None = None
+    #: the environment variable holding that database's password
+    state_password_env: str | None = None
     pricebook_path: Path | None = None
     #: where reconciler.yaml names the price book, so a missing one is reported there
     pricebook_mark: Mark | None = None
@@ -111,13 +115,43 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     }
     sandbox = doc.get("sandbox") or {}
     state = doc.get("state") or {}
+    if "url" in state:
+        _check_state_url(state, name)
     return Config(
         root=base,
         sandbox_path=resolve(sandbox.get("path", DEFAULT_SANDBOX)),
         state_path=resolve(state.get("path", DEFAULT_STATE)),
+        state_url=state.get("url"),
+        state_password_env=state.get("password_env"),
         pricebook_path=resolve(doc["pricebook"]) if "pricebook" in doc else None,
         pricebook_mark=doc.value_marks.get("pricebook"),
         providers=providers,
         policy=policy,
         source=name,
     )
+
+
+def _check_state_url(state: Any, name: str) -> None:
+    """reconciler.yaml lives in git: a password in the URL would be a secret in the repo,
+    and a store named twice (path and url) would leave the reader guessing."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from reconciler.errors import ConfigError, ValidationFailed
+
+    mark = state.value_marks.get("url")
+    if "path" in state:
+        raise ValidationFailed([ConfigError(
+            "state: give either path (SQLite) or url (PostgreSQL), not both",
+            mark=state.key_marks.get("path"), file=name,
+        )])
+    try:
+        parts = urlsplit(str(state["url"]))
+        has_password = parts.password is not None or "password" in parse_qs(parts.query)
+    except ValueError:
+        has_password = False
+    if has_password:
+        raise ValidationFailed([ConfigError(
+            "state.url must not contain a password: put it in an environment variable "
+            "and name that variable in state.password_env",
+            mark=mark, file=name,
+        )])

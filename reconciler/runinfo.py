@@ -49,3 +49,11 @@ def git_commit(path: Path | str) -> str | None:
         return None
     commit = out.stdout.strip()
     return commit if out.returncode == 0 and commit else None
+
+
+def ci_run_url() -> str:
+    """This GitHub Actions run's URL (stamped on the leases it holds), else ""."""
+    server = os.environ.get("GITHUB_SERVER_URL", "")
+    repo = os.environ.get("GITHUB_REPOSITORY", "")
+    run = os.environ.get("GITHUB_RUN_ID", "")
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else ""

@@ -1,18 +1,19 @@
-"""The state store: one SQLite file (default ``.reconciler/state.db``) holding a lock per
-platform account, the idempotency keys of writes whose answer is not known yet, and a
-journal of every step apply performed.
+"""The state store: a lease per platform account and a journal of every step apply
+performed. One interface, two implementations: an embedded SQLite file (the default,
+``.reconciler/state.db``) and a shared PostgreSQL database (``state: {url: ...}`` or
+``RECONCILER_STATE_URL``) for many CI runners; see :mod:`reconciler.stores`.
 
 The platform itself is the truth about what exists; this store only says who is applying
-right now, which writes may have happened without an answer, and what was applied when, by
-whom, from which commit. Several processes (two CI jobs, a person at a terminal) may open it
-at once: WAL mode and a busy timeout let them share the file, and a lock is taken by one
-``INSERT`` on a unique key inside ``BEGIN IMMEDIATE``, so two runs can never both believe
-they hold it.
+right now and what was applied when, by whom, from which commit.
 
-Locks and keys belong to a :class:`Scope`, the platform account (platform, external id),
-never to the file's slug: two files naming one platform account, or a slug renamed between
-two runs, share one lock and one set of keys. Another store (a database shared by CI
-runners) implements the same methods with the same keying.
+Locks are *leases*: a row per account naming its holder (owner, host, pid, CI run URL,
+commit) with the time it was acquired, the last heartbeat and when it expires. A holder
+renews its leases from a heartbeat thread while apply runs; a lease that expired (its
+holder died, or lost the network) may be reclaimed by anyone, and a lease of a dead process
+on this very host is taken over at once. Every lease operation is one atomic statement
+(insert if absent, compare-and-swap on the holder's token), so two runs can never both
+believe they hold an account, and nothing depends on a database session surviving between
+statements (safe behind a transaction pooler such as PgBouncer).
 """
 
 from __future__ import annotations
@@ -20,62 +21,28 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sqlite3
+import threading
+import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from reconciler.errors import LockHeld, ReconcilerError
+from reconciler.runinfo import ci_run_url
 
 log = logging.getLogger(__name__)
 
-#: seconds a connection waits for another writer before SQLite reports "database is locked"
-BUSY_TIMEOUT = 10.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS account_locks (
-    platform    TEXT NOT NULL,
-    external_id TEXT NOT NULL,
-    account     TEXT NOT NULL,
-    owner       TEXT NOT NULL,
-    pid         INTEGER NOT NULL,
-    host        TEXT NOT NULL,
-    since       TEXT NOT NULL,
-    token       TEXT NOT NULL,
-    PRIMARY KEY (platform, external_id)
-);
-CREATE TABLE IF NOT EXISTS intents (
-    key         TEXT PRIMARY KEY,
-    platform    TEXT NOT NULL,
-    external_id TEXT NOT NULL,
-    step        TEXT NOT NULL,
-    run_id      TEXT NOT NULL,
-    opened      TEXT NOT NULL,
-    settled     TEXT
-);
-CREATE INDEX IF NOT EXISTS open_intents ON intents (platform, external_id, step)
-    WHERE settled IS NULL;
-CREATE TABLE IF NOT EXISTS journal (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    time            TEXT NOT NULL,
-    run_id          TEXT NOT NULL,
-    account         TEXT NOT NULL,
-    step_id         TEXT NOT NULL,
-    action          TEXT NOT NULL,
-    target          TEXT NOT NULL,
-    result          TEXT NOT NULL,
-    error           TEXT NOT NULL DEFAULT '',
-    detail          TEXT NOT NULL DEFAULT '',
-    idempotency_key TEXT NOT NULL DEFAULT '',
-    git_commit      TEXT,
-    actor           TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS journal_by_account ON journal (account, id);
-"""
+#: how long a lease lasts without a heartbeat (assumed: long enough for a stalled runner
+#: to recover, short enough that a dead runner's accounts come free within a minute)
+LEASE_SECONDS = 60.0
+#: how often a lease is renewed while apply runs (three renewals per lease)
+HEARTBEAT_FRACTION = 1 / 3
+#: how often a waiting apply (``--lock-timeout``) asks again
+POLL_SECONDS = 0.5
 
 
 class NotLocked(ReconcilerError):
@@ -83,7 +50,11 @@ class NotLocked(ReconcilerError):
 
 
 class StateError(ReconcilerError):
-    """The state file cannot be opened or used (path, permissions, corruption)."""
+    """The state store cannot be opened or used (path, permissions, network, schema)."""
+
+
+class LockLost(ReconcilerError):
+    """A lease this run held expired and was reclaimed by another run."""
 
 
 def utc_now() -> datetime:
@@ -108,22 +79,34 @@ class Scope:
 
 @dataclass(frozen=True)
 class LockInfo:
+    """A lease on one platform account."""
+
     scope: Scope
     #: the slug of the file the holder applies (for messages and ``unlock SLUG``)
     account: str
     owner: str
     pid: int
     host: str
+    #: when the lease was acquired
     since: str
-    #: proves ownership on release, so a run never frees a lock someone else took over
+    #: proves ownership on release and renewal, so a run never frees a lock someone
+    #: else took over
     token: str
+    #: the CI run holding it (GitHub Actions run URL), if any
+    run_url: str = ""
+    git_commit: str = ""
+    #: when the lease ends unless renewed
+    expires: str = ""
+    heartbeat: str = ""
 
     def message(self) -> str:
-        return (
+        text = (
             f"account {self.account} ({self.scope}) is locked by {self.owner} pid {self.pid} "
-            f"on host {self.host} since {self.since}; if that run is dead, run: "
-            f"reconciler unlock {self.account}"
+            f"on host {self.host} since {self.since}"
         )
+        if self.run_url:
+            text += f" (run {self.run_url})"
+        return text + f"; if that run is dead, run: reconciler unlock {self.account}"
 
 
 @dataclass(frozen=True)
@@ -146,49 +129,122 @@ class JournalEntry:
         return asdict(self)
 
 
-class StateStore:
-    """Locks and journal in one SQLite file. Use as a context manager or call ``close``."""
+class StateStore(ABC):
+    """Locks and journal. Use as a context manager or call ``close``; safe to share
+    between threads (one mutex around the connection).
 
-    def __init__(self, path: Path | str, *, now: Callable[[], datetime] = utc_now) -> None:
-        self.path = Path(path)
-        self._now = now
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: we issue BEGIN ourselves, so IMMEDIATE means what it says
-            self._db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT, isolation_level=None)
-            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as e:
-            raise StateError(f"cannot open the state store {self.path}: {e}") from e
+    ``StateStore(path)`` opens the embedded SQLite store, like ``pathlib.Path`` gives a
+    ``PosixPath``; :func:`reconciler.stores.open_store` picks the store reconciler.yaml names.
+    Implementations provide the atomic primitives below; the lease rules live here once.
+    """
 
-    def close(self) -> None:
-        self._db.close()
+    #: "sqlite" | "postgresql"
+    kind = ""
 
-    def __enter__(self) -> StateStore:
-        return self
+    def __new__(cls, *args: Any, **kwargs: Any) -> StateStore:
+        if cls is StateStore:
+            from reconciler.stores.sqlite import SqliteStateStore
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+            return object.__new__(SqliteStateStore)
+        return object.__new__(cls)
+
+    def __init__(
+        self, *, lock_timeout: float = 0.0, lease_seconds: float = LEASE_SECONDS
+    ) -> None:
+        #: seconds acquire waits for a live holder before giving up (``--lock-timeout``)
+        self.lock_timeout = lock_timeout
+        self.lease_seconds = lease_seconds
+        self._mutex = threading.RLock()
+        self._held: dict[str, LockInfo] = {}
+        #: platform accounts whose lease the heartbeat found reclaimed by another run
+        self._lost: set[Scope] = set()
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+        #: how many times acquire had to wait for another holder (benchmarks read it)
+        self.lock_waits = 0
+        #: the schema version found when the store was opened (before migrating)
+        self.opened_at_version = 0
+
+    # --------------------------------------------------------- the primitives
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the store is, for messages: a path, or a URL without its password."""
+
+    @abstractmethod
+    def _insert(self, lock: LockInfo) -> LockInfo | None:
+        """Insert ``lock`` if its scope has none; the stored lease, or None if held."""
+
+    @abstractmethod
+    def _read(self, scope: Scope) -> tuple[LockInfo, bool] | None:
+        """The platform account's lease and whether it has expired, or None."""
+
+    @abstractmethod
+    def _swap(self, old_token: str, lock: LockInfo) -> LockInfo | None:
+        """Replace the lease whose token is ``old_token`` by ``lock`` (None if it changed)."""
+
+    @abstractmethod
+    def _delete(self, scope: Scope, token: str) -> bool:
+        """Delete the lease of ``scope`` if its token is still ``token``."""
+
+    @abstractmethod
+    def holders(self) -> list[LockInfo]:
+        """Every lease held now, by platform account."""
+
+    @abstractmethod
+    def intent_key(self, scope: Scope, step: str, fresh: str, run_id: str) -> str:
+        """The idempotency key of a write about to be sent, recorded *before* it is sent.
+
+        ``step``: the digest of what the write does (``reconciler.steps.step_digest``).
+        When an earlier write of the same step on the same platform account is still
+        unsettled (its answer was lost: the process crashed, or retries ran out), its key
+        is returned, so the platform answers that write instead of doing it twice;
+        otherwise ``fresh`` is recorded and returned."""
+
+    @abstractmethod
+    def settle(self, key: str) -> None:
+        """The platform answered the write of ``key`` (done, or refused): the same step
+        made again later is a new write with a new key."""
+
+    @abstractmethod
+    def settle_all_but(self, scope: Scope, steps: Iterable[str]) -> None:
+        """Settle the unsettled writes of ``scope`` whose step is not in ``steps`` (the
+        steps a fresh plan still needs): the state moved on, so a later write of such a
+        step is a new one."""
+
+    @abstractmethod
+    def _renew(self, lock: LockInfo) -> bool:
+        """Push the lease's expiry forward; False when it is no longer ours."""
+
+    @abstractmethod
+    def record(self, entry: JournalEntry) -> None:
+        """Append to the journal (append-only: nothing is ever updated or deleted)."""
+
+    @abstractmethod
+    def history(self, account: str | None = None, limit: int | None = None) -> list[JournalEntry]:
+        """Journal entries of every run, oldest first (the last ``limit`` ones when given)."""
+
+    @abstractmethod
+    def schema_version(self) -> int:
+        """The schema version the store is at."""
+
+    @abstractmethod
+    def migrate(self) -> tuple[int, int]:
+        """Apply pending schema migrations: (version before, version after)."""
+
+    @abstractmethod
+    def _close(self) -> None: ...
+
+    @abstractmethod
+    def now(self) -> str:
+        """The store's time as ISO text (journal timestamps)."""
 
     # ------------------------------------------------------------------ locks
 
-    _LOCK_COLUMNS = "platform, external_id, account, owner, pid, host, since, token"
-
     def holder(self, scope: Scope) -> LockInfo | None:
-        row = self._db.execute(
-            f"SELECT {self._LOCK_COLUMNS} FROM account_locks"
-            " WHERE platform = ? AND external_id = ?",
-            (scope.platform, scope.external_id),
-        ).fetchone()
-        return _lock(row) if row else None
-
-    def holders(self) -> list[LockInfo]:
-        """Every lock held now, by platform account."""
-        rows = self._db.execute(
-            f"SELECT {self._LOCK_COLUMNS} FROM account_locks ORDER BY platform, external_id"
-        ).fetchall()
-        return [_lock(row) for row in rows]
+        with self._mutex:
+            found = self._read(scope)
+        return found[0] if found else None
 
     def acquire(
         self,
@@ -199,70 +255,107 @@ class StateStore:
         pid: int | None = None,
         host: str | None = None,
         break_dead: bool = True,
+        timeout: float | None = None,
     ) -> LockInfo:
-        """Take the platform account's lock or raise :class:`LockHeld` with the holder's
+        """Take the platform account's lease or raise :class:`LockHeld` with the holder's
         details. ``account``: the slug applied, for messages only (whatever the slug, one
         platform account has one lock).
 
-        ``break_dead``: a lock left by a process on *this* host that no longer exists (an
-        apply that crashed or was killed) is taken over, with a warning on stderr. A lock
-        from another host cannot be checked and needs ``reconciler unlock``.
+        An expired lease is reclaimed; with ``break_dead`` a lease of a process on *this*
+        host that no longer exists is taken over at once (with a warning). Otherwise wait
+        up to ``timeout`` seconds (default: the store's ``lock_timeout``) for the holder
+        to finish. While held, the lease is renewed by the heartbeat thread.
         """
+        wait = self.lock_timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
         mine = LockInfo(
             scope=scope,
             account=account or str(scope),
             owner=owner,
             pid=os.getpid() if pid is None else pid,
             host=socket.gethostname() if host is None else host,
-            since=iso(self._now()),
+            since="",
             token=uuid.uuid4().hex,
+            run_url=ci_run_url(),
+            git_commit=os.environ.get("GITHUB_SHA", ""),
         )
-        with self._immediate():
-            try:
-                self._insert_lock(mine)
-                return mine
-            except sqlite3.IntegrityError:
-                held = self.holder(scope)
-                if held is None:  # cannot happen inside BEGIN IMMEDIATE; stay safe anyway
-                    raise LockHeld(f"account {mine.account} is locked; try again") from None
-                if not (break_dead and _is_dead_local(held)):
-                    raise LockHeld(held.message()) from None
+        waited = False
+        while True:
+            with self._mutex:
+                got, held = self._try(mine, break_dead)
+            if got is not None:
+                if pid is None:  # this process holds it: keep it alive
+                    self._hold(got)
+                return got
+            assert held is not None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                suffix = f" (waited {_seconds(wait)})" if wait > 0 else ""
+                raise LockHeld(held.message() + suffix)
+            if not waited:
+                waited = True
+                self.lock_waits += 1
+                log.warning("waiting up to %s for %s", _seconds(wait), held.message())
+            time.sleep(min(POLL_SECONDS, remaining))
+
+    def _try(self, mine: LockInfo, break_dead: bool) -> tuple[LockInfo | None, LockInfo | None]:
+        for _ in range(5):  # the holder may change between two statements: ask again
+            got = self._insert(mine)
+            if got is not None:
+                return got, None
+            found = self._read(mine.scope)
+            if found is None:
+                continue
+            held, expired = found
+            if expired:
+                log.warning(
+                    "reclaiming the expired lease of account %s (%s; %s pid %d on %s, "
+                    "last heartbeat %s)",
+                    held.account, mine.scope, held.owner, held.pid, held.host,
+                    held.heartbeat or held.since,
+                )
+            elif break_dead and _is_dead_local(held):
                 log.warning(
                     "taking over the lock of account %s (%s): %s pid %d on this host (%s) "
                     "is gone",
-                    held.account,
-                    scope,
-                    held.owner,
-                    held.pid,
-                    held.host,
+                    held.account, mine.scope, held.owner, held.pid, held.host,
                 )
-                self._delete_lock(scope)
-                self._insert_lock(mine)
-                return mine
+            else:
+                return None, held
+            got = self._swap(held.token, mine)
+            if got is not None:
+                return got, None
+        found = self._read(mine.scope)
+        if found is None:
+            raise LockHeld(f"account {mine.account} is locked; try again")
+        return None, found[0]
 
     def release(self, lock: LockInfo) -> None:
-        """Free a lock this run holds; a lock taken over by someone else is left alone."""
-        with self._immediate():
-            self._db.execute(
-                "DELETE FROM account_locks WHERE platform = ? AND external_id = ? AND token = ?",
-                (lock.scope.platform, lock.scope.external_id, lock.token),
-            )
+        """Free a lease this run holds; one taken over by someone else is left alone."""
+        with self._mutex:
+            self._held.pop(lock.token, None)
+            self._lost.discard(lock.scope)
+            self._delete(lock.scope, lock.token)
 
     def unlock(self, scope: Scope, *, force: bool = False) -> LockInfo:
         """Break the platform account's lock; raises :class:`NotLocked` if none, and
         :class:`LockHeld` when its holder is a live process on this host (unless
         ``force``): breaking a running apply's lock lets two applies write at once."""
-        with self._immediate():
-            held = self.holder(scope)
-            if held is None:
-                raise NotLocked(f"{scope} is not locked")
-            if not force and _is_alive_local(held):
-                raise LockHeld(
-                    f"account {held.account} is locked by {held.owner} pid {held.pid}, which "
-                    "is still running on this host; let it finish (or stop it), or pass --force"
-                )
-            self._delete_lock(scope)
-            return held
+        with self._mutex:
+            for _ in range(5):
+                found = self._read(scope)
+                if found is None:
+                    break
+                held = found[0]
+                if not force and _is_alive_local(held):
+                    raise LockHeld(
+                        f"account {held.account} is locked by {held.owner} pid {held.pid}, which "
+                        "is still running on this host; let it finish (or stop it), or pass "
+                        "--force"
+                    )
+                if self._delete(scope, held.token):
+                    return held
+        raise NotLocked(f"{scope} is not locked")
 
     @contextmanager
     def locked(self, scope: Scope, account: str = "", owner: str = "apply") -> Iterator[LockInfo]:
@@ -272,133 +365,65 @@ class StateStore:
         finally:
             self.release(lock)
 
-    def _insert_lock(self, lock: LockInfo) -> None:
-        self._db.execute(
-            f"INSERT INTO account_locks ({self._LOCK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
-            (lock.scope.platform, lock.scope.external_id, lock.account, lock.owner, lock.pid,
-             lock.host, lock.since, lock.token),
-        )
-
-    def _delete_lock(self, scope: Scope) -> None:
-        self._db.execute(
-            "DELETE FROM account_locks WHERE platform = ? AND external_id = ?",
-            (scope.platform, scope.external_id),
-        )
-
-    @contextmanager
-    def _immediate(self) -> Iterator[None]:
-        """A write transaction that takes SQLite's write lock up front (waiting up to the
-        busy timeout), so a read-then-write inside it cannot race another process."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as e:
-            raise StateError(f"state store {self.path} is busy: {e}") from e
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
-    # ------------------------------------------------------- idempotency keys
-
-    def intent_key(self, scope: Scope, step: str, fresh: str, run_id: str) -> str:
-        """The idempotency key of a write about to be sent, recorded *before* it is sent.
-
-        ``step``: the digest of what the write does (``reconciler.steps.step_digest``).
-        When an earlier write of the same step on the same platform account is still
-        unsettled (its answer was lost: the process crashed, or retries ran out), its key
-        is returned, so the platform answers that write instead of doing it twice;
-        otherwise ``fresh`` is recorded and returned."""
-        with self._immediate():
-            row = self._db.execute(
-                "SELECT key FROM intents WHERE platform = ? AND external_id = ? AND step = ?"
-                " AND settled IS NULL ORDER BY opened LIMIT 1",
-                (scope.platform, scope.external_id, step),
-            ).fetchone()
-            if row is not None:
-                return str(row[0])
-            self._db.execute(
-                "INSERT INTO intents (key, platform, external_id, step, run_id, opened)"
-                " VALUES (?,?,?,?,?,?)",
-                (fresh, scope.platform, scope.external_id, step, run_id, self.now()),
-            )
-            return fresh
-
-    def settle(self, key: str) -> None:
-        """The platform answered the write of ``key`` (done, or refused): the same step
-        made again later is a new write with a new key."""
-        with self._immediate():
-            self._db.execute(
-                "UPDATE intents SET settled = ? WHERE key = ? AND settled IS NULL",
-                (self.now(), key),
+    def check(self, scope: Scope) -> None:
+        """Raise :class:`LockLost` if the heartbeat found this run's lease of ``scope``
+        reclaimed (it expired while the run stalled): apply calls this before each write."""
+        if scope in self._lost:
+            raise LockLost(
+                f"lost the lock of {scope}: its lease expired and another run took it; "
+                "stopped before writing anything more"
             )
 
-    def settle_all_but(self, scope: Scope, steps: Iterable[str]) -> None:
-        """Settle the unsettled writes of ``scope`` whose step is not in ``steps`` (the
-        steps a fresh plan still needs): the state moved on, so a later write of such a
-        step is a new one."""
-        keep = set(steps)
-        with self._immediate():
-            rows = self._db.execute(
-                "SELECT key, step FROM intents WHERE platform = ? AND external_id = ?"
-                " AND settled IS NULL",
-                (scope.platform, scope.external_id),
-            ).fetchall()
-            for key, step in rows:
-                if step not in keep:
-                    self._db.execute(
-                        "UPDATE intents SET settled = ? WHERE key = ?", (self.now(), key)
-                    )
+    # -------------------------------------------------------------- heartbeat
 
-    # ---------------------------------------------------------------- journal
+    def _hold(self, lock: LockInfo) -> None:
+        with self._mutex:
+            self._held[lock.token] = lock
+            if self._beat is None:
+                self._beat = threading.Thread(
+                    target=self._heartbeat, name="reconciler-lease", daemon=True
+                )
+                self._beat.start()
 
-    def record(self, entry: JournalEntry) -> None:
-        with self._immediate():
-            self._db.execute(
-                "INSERT INTO journal (time, run_id, account, step_id, action, target, result,"
-                " error, detail, idempotency_key, git_commit, actor)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    entry.time,
-                    entry.run_id,
-                    entry.account,
-                    entry.step_id,
-                    entry.action,
-                    entry.target,
-                    entry.result,
-                    entry.error,
-                    entry.detail,
-                    entry.idempotency_key,
-                    entry.git_commit,
-                    entry.actor,
-                ),
-            )
+    def _heartbeat(self) -> None:
+        interval = max(self.lease_seconds * HEARTBEAT_FRACTION, 0.05)
+        while not self._stop.wait(interval):
+            self.renew_all()
 
-    def history(self, account: str | None = None, limit: int | None = None) -> list[JournalEntry]:
-        """Journal entries, oldest first (the last ``limit`` ones when given)."""
-        sql = (
-            "SELECT time, account, step_id, action, target, result, error, detail,"
-            " idempotency_key, git_commit, actor, run_id FROM journal"
-        )
-        args: list[Any] = []
-        if account is not None:
-            sql += " WHERE account = ?"
-            args.append(account)
-        sql += " ORDER BY id DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        rows = self._db.execute(sql, args).fetchall()
-        return [JournalEntry(*row) for row in reversed(rows)]
+    def renew_all(self) -> None:
+        """Renew every lease this store holds (the heartbeat thread calls this)."""
+        with self._mutex:
+            for token, lock in list(self._held.items()):
+                try:
+                    ok = self._renew(lock)
+                except ReconcilerError as e:  # a network blip: the next beat tries again
+                    log.warning("could not renew the lease of account %s: %s", lock.account, e)
+                    continue
+                if not ok:
+                    log.error("lost the lease of account %s: it was reclaimed", lock.account)
+                    self._lost.add(lock.scope)
+                    del self._held[token]
 
-    def now(self) -> str:
-        return iso(self._now())
+    def close(self) -> None:
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join(timeout=5)
+        with self._mutex:
+            for lock in list(self._held.values()):
+                with suppress(ReconcilerError):
+                    self._delete(lock.scope, lock.token)
+            self._held.clear()
+            self._close()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def _lock(row: Any) -> LockInfo:
-    platform, external_id, *rest = row
-    return LockInfo(Scope(platform, external_id), *rest)
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
 
 
 def _is_alive_local(lock: LockInfo) -> bool:
@@ -421,8 +446,6 @@ def _is_dead_local(lock: LockInfo) -> bool:
         os.kill(lock.pid, 0)
     except ProcessLookupError:
         return True
-    except PermissionError:  # alive, owned by another user
-        return False
-    except OSError:
+    except OSError:  # PermissionError: alive, owned by another user
         return False
     return False

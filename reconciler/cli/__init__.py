@@ -142,11 +142,13 @@ def _register() -> None:
         import_cmd,
         plan_cmd,
         sandbox_cmd,
+        state_cmd,
         validate_cmd,
     )
 
     for module in (
-        validate_cmd, catalog_cmd, plan_cmd, apply_cmd, sandbox_cmd, import_cmd, changed_cmd
+        validate_cmd, catalog_cmd, plan_cmd, apply_cmd, sandbox_cmd, import_cmd, changed_cmd,
+        state_cmd,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -21,9 +21,9 @@ from reconciler.planner import PlanOptions
 from reconciler.progress import make_progress, report_lines
 from reconciler.provider import Provider
 from reconciler.render import render
-from reconciler.state import JournalEntry, NotLocked, Scope, StateStore
+from reconciler.state import JournalEntry, NotLocked, Scope
 
-from .options import account_option, config_option, format_option
+from .options import account_option, config_option, format_option, lock_timeout_option
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,6 @@ def _config(config_path: str) -> Config:
     from reconciler.config import load_config
 
     return load_config(config_path)
-
-
-def _state_path(config: Config) -> Path:
-    path = config.state_path
-    return path if path.is_absolute() else config.root / path
 
 
 def _providers(config: Config) -> Callable[[str], Provider]:
@@ -128,6 +123,7 @@ def _refuse_blocked(plan: Plan) -> None:
     show_default=True,
     help="How long to wait for each change order's approval before reporting it pending.",
 )
+@lock_timeout_option
 def apply(
     target: tuple[str, ...],
     config_path: str,
@@ -136,6 +132,7 @@ def apply(
     allow_downgrade: bool,
     force: bool,
     wait_seconds: float,
+    lock_timeout: float,
 ) -> int:
     """Apply a saved plan (PLANFILE), or plan PATHS, confirm and apply.
 
@@ -149,6 +146,7 @@ def apply(
       reconciler plan -o plans/plan.json && reconciler apply plans/plan.json
       reconciler apply accounts/ --auto-approve
       reconciler apply --account vertical-demo --wait-seconds 300
+      reconciler apply accounts/ --auto-approve --lock-timeout 10m
     """
     config = _config(config_path)
     out = sys.stdout
@@ -164,7 +162,11 @@ def apply(
     else:
         options = PlanOptions(allow_downgrade=allow_downgrade, force=force)
         planner = _Planner(target or DEFAULT_PATHS, config, options, account)
-    with StateStore(_state_path(config)) as store:
+    from reconciler.stores import open_store
+
+    store = open_store(config, lock_timeout=lock_timeout)
+    assert store is not None
+    with store:
         applier = Applier(
             store, make_progress(out), settings=ApplySettings(wait_seconds=wait_seconds)
         )
@@ -222,10 +224,13 @@ def history(config_path: str, account: str | None, fmt: str, limit: int | None) 
       reconciler history --account northwind
       reconciler history --format json --limit 50
     """
-    path = _state_path(_config(config_path))
+    from reconciler.stores import open_store
+
     entries: list[JournalEntry] = []
-    if path.exists():  # a read-only command never creates the state file
-        with StateStore(path) as store:
+    # a read-only command never creates the SQLite file
+    store = open_store(_config(config_path), create=False)
+    if store is not None:
+        with store:
             entries = store.history(account, limit)
     if fmt == "json":
         click.echo(json.dumps({"entries": [e.to_json() for e in entries]}, indent=2))
@@ -261,11 +266,13 @@ def unlock(slug: str, config_path: str, force: bool) -> int:
     Example:
       reconciler unlock northwind
     """
+    from reconciler.stores import open_store
+
     config = _config(config_path)
-    path = _state_path(config)
-    if not path.exists():
+    store = open_store(config, create=False)
+    if store is None:
         raise NotLocked(f"account {slug} is not locked")
-    with StateStore(path) as store:
+    with store:
         scopes = {lock.scope for lock in store.holders() if lock.account == slug}
         if not scopes:
             scopes = {_scope_of(slug, config)}

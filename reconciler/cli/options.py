@@ -33,3 +33,35 @@ def format_option(*choices: str, default: str = "text") -> Callable[[F], F]:
         show_default=True,
         help="Output format.",
     )
+
+
+class Duration(click.ParamType):
+    """``90``, ``90s``, ``5m``, ``1h``, ``1m30s`` -> seconds (float)."""
+
+    name = "duration"
+    _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        import re
+
+        text = str(value).strip().lower()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return float(text)
+        parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            self.fail(f"{value!r} is not a duration such as 30s, 5m or 1h30m", param, ctx)
+        return sum(float(n) * self._UNITS[u] for n, u in parts)
+
+
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=Duration(),
+    default="0s",
+    show_default=True,
+    help="How long to wait for another run holding an account's lock (e.g. 10m) "
+    "before giving up.",
+)

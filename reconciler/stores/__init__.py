@@ -1,0 +1,57 @@
+"""Which state store a run uses: PostgreSQL when ``RECONCILER_STATE_URL`` or
+``state.url`` in reconciler.yaml names one, else the embedded SQLite file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from reconciler.config import Config
+from reconciler.errors import ConfigError
+from reconciler.state import StateStore
+
+#: a PostgreSQL URL that overrides reconciler.yaml (may carry the password: it is a secret)
+STATE_URL_ENV = "RECONCILER_STATE_URL"
+
+
+def state_url(config: Config) -> str | None:
+    return os.environ.get(STATE_URL_ENV) or config.state_url
+
+
+def sqlite_path(config: Config) -> Path:
+    path = config.state_path
+    return path if path.is_absolute() else config.root / path
+
+
+def open_store(
+    config: Config, *, lock_timeout: float = 0.0, create: bool = True
+) -> StateStore | None:
+    """The configured store, migrated to the current schema on first use. With
+    ``create=False`` a SQLite file that does not exist yet is not made (None): a
+    read-only command leaves no file behind."""
+    url = state_url(config)
+    if url:
+        from reconciler.stores.postgres import PostgresStateStore
+
+        return PostgresStateStore(url, password=_password(config), lock_timeout=lock_timeout)
+    from reconciler.stores.sqlite import SqliteStateStore
+
+    path = sqlite_path(config)
+    if not create and not path.exists():
+        return None
+    return SqliteStateStore(path, lock_timeout=lock_timeout)
+
+
+def _password(config: Config) -> str | None:
+    """The password from the variable ``state.password_env`` names (libpq also reads
+    PGPASSWORD and ~/.pgpass by itself when none is named)."""
+    name = config.state_password_env
+    if not name:
+        return None
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(
+            f"state.password_env names the environment variable {name}, which is not set",
+            file=config.source,
+        )
+    return value

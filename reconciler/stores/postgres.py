@@ -1,0 +1,346 @@
+"""The shared state store: a PostgreSQL database every CI runner and laptop points at
+(``state: {url: postgresql://...}`` in reconciler.yaml, or ``RECONCILER_STATE_URL``).
+
+Built for a transaction pooler (PgBouncer in transaction mode) in front of the server:
+autocommit, one statement per lease operation, no session advisory locks, no server-side
+prepared statements; the one multi-statement transaction (migrations) serialises on a
+*transaction*-scoped advisory lock, released at its COMMIT. Lease times come from the
+server's clock, so runners whose clocks disagree still agree on when a lease expires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from reconciler.state import (
+    LEASE_SECONDS,
+    JournalEntry,
+    LockInfo,
+    Scope,
+    StateError,
+    StateStore,
+    iso,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+
+#: versioned migrations, applied in order in one transaction; reconciler_schema records them
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (
+        1,
+        "leases and the journal",
+        """
+        CREATE TABLE reconciler_locks (
+            platform    text NOT NULL,
+            external_id text NOT NULL,
+            account    text NOT NULL,
+            owner      text NOT NULL,
+            pid        integer NOT NULL,
+            host       text NOT NULL,
+            run_url    text NOT NULL DEFAULT '',
+            git_commit text NOT NULL DEFAULT '',
+            acquired   timestamptz NOT NULL,
+            heartbeat  timestamptz NOT NULL,
+            expires    timestamptz NOT NULL,
+            token      text NOT NULL,
+            PRIMARY KEY (platform, external_id)
+        );
+        CREATE TABLE reconciler_intents (
+            key         text PRIMARY KEY,
+            platform    text NOT NULL,
+            external_id text NOT NULL,
+            step        text NOT NULL,
+            run_id      text NOT NULL,
+            opened      timestamptz NOT NULL DEFAULT clock_timestamp(),
+            settled     timestamptz
+        );
+        CREATE INDEX reconciler_open_intents ON reconciler_intents
+            (platform, external_id, step, opened) WHERE settled IS NULL;
+        CREATE TABLE reconciler_journal (
+            id              bigserial PRIMARY KEY,
+            recorded        timestamptz NOT NULL DEFAULT clock_timestamp(),
+            time            text NOT NULL,
+            run_id          text NOT NULL,
+            account         text NOT NULL,
+            step_id         text NOT NULL,
+            action          text NOT NULL,
+            target          text NOT NULL,
+            result          text NOT NULL,
+            error           text NOT NULL DEFAULT '',
+            detail          text NOT NULL DEFAULT '',
+            idempotency_key text NOT NULL DEFAULT '',
+            git_commit      text,
+            actor           text NOT NULL
+        );
+        CREATE INDEX reconciler_journal_by_account ON reconciler_journal (account, id);
+        CREATE FUNCTION reconciler_journal_append_only() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'the journal is append-only'; END $$;
+        CREATE TRIGGER reconciler_journal_append_only
+            BEFORE UPDATE OR DELETE OR TRUNCATE ON reconciler_journal
+            FOR EACH STATEMENT EXECUTE FUNCTION reconciler_journal_append_only();
+        """,
+    ),
+)
+LATEST = MIGRATIONS[-1][0]
+#: any fixed number: the key of the transaction-scoped advisory lock migrations take
+_MIGRATION_LOCK = 0x7265636F6E
+
+_LOCK_SELECT = (
+    "platform, external_id, account, owner, pid, host,"
+    " to_char(acquired AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), token,"
+    " run_url, git_commit,"
+    " to_char(expires AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+    " to_char(heartbeat AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+)
+_JOURNAL_COLUMNS = (
+    "time, account, step_id, action, target, result, error, detail, idempotency_key,"
+    " git_commit, actor, run_id"
+)
+
+
+class PostgresStateStore(StateStore):
+    kind = "postgresql"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        password: str | None = None,
+        lock_timeout: float = 0.0,
+        lease_seconds: float = LEASE_SECONDS,
+        connect_timeout: int = 10,
+        migrate: bool = True,
+    ) -> None:
+        super().__init__(lock_timeout=lock_timeout, lease_seconds=lease_seconds)
+        import psycopg
+
+        self.url = url
+        self._password = password
+        self._where = redact(url)
+        self._psycopg = psycopg
+        try:
+            self._conn = psycopg.connect(
+                url,
+                password=password,
+                autocommit=True,
+                # server-side prepared statements do not survive a transaction pooler
+                prepare_threshold=None,
+                connect_timeout=connect_timeout,
+                application_name="reconciler",
+            )
+        except psycopg.Error as e:
+            raise StateError(f"cannot open the state store {self._where}: {self._clean(e)}") from e
+        self.opened_at_version = self.schema_version()
+        if migrate and self.opened_at_version < LATEST:
+            self.migrate()
+
+    def describe(self) -> str:
+        return self._where
+
+    def _close(self) -> None:
+        self._conn.close()
+
+    def now(self) -> str:
+        row = self._one("SELECT clock_timestamp()")
+        assert row is not None
+        return iso(row[0])
+
+    def _clean(self, e: BaseException) -> str:
+        """The driver's message on one line, never carrying the password."""
+        text = " ".join(str(e).split())
+        if self._password:
+            text = text.replace(self._password, "***")
+        return text.replace(self.url, self._where) if self.url else text
+
+    def _execute(self, sql: str, args: Any = ()) -> psycopg.Cursor[Any]:
+        with self._mutex:
+            try:
+                return self._conn.execute(sql, args)
+            except self._psycopg.Error as e:
+                raise StateError(f"state store {self._where}: {self._clean(e)}") from e
+
+    def _one(self, sql: str, args: Any = ()) -> tuple[Any, ...] | None:
+        with self._mutex:
+            return self._execute(sql, args).fetchone()
+
+    # ------------------------------------------------------------- migrations
+
+    def schema_version(self) -> int:
+        with self._mutex:
+            exists = self._one("SELECT to_regclass('reconciler_schema') IS NOT NULL")
+            if not (exists and exists[0]):
+                return 0
+            row = self._one("SELECT coalesce(max(version), 0) FROM reconciler_schema")
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> tuple[int, int]:
+        psycopg = self._psycopg
+        with self._mutex:
+            try:
+                with self._conn.transaction():
+                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                    self._conn.execute(
+                        "CREATE TABLE IF NOT EXISTS reconciler_schema ("
+                        " version integer PRIMARY KEY, description text NOT NULL,"
+                        " applied timestamptz NOT NULL DEFAULT clock_timestamp())"
+                    )
+                    before = self.schema_version()
+                    if before > LATEST:
+                        raise StateError(
+                            f"the state store {self._where} is at schema version {before}, "
+                            f"newer than this reconciler knows ({LATEST}); upgrade reconciler"
+                        )
+                    for version, description, script in MIGRATIONS:
+                        if version > before:
+                            self._conn.execute(script.encode())
+                            self._conn.execute(
+                                "INSERT INTO reconciler_schema (version, description)"
+                                " VALUES (%s, %s)",
+                                (version, description),
+                            )
+            except psycopg.Error as e:
+                raise StateError(
+                    f"cannot migrate the state store {self._where}: {self._clean(e)}"
+                ) from e
+        return before, max(before, LATEST)
+
+    # ------------------------------------------------------------------ locks
+
+    def _interval(self) -> str:
+        return f"{self.lease_seconds} seconds"
+
+    def _insert(self, lock: LockInfo) -> LockInfo | None:
+        row = self._one(
+            "INSERT INTO reconciler_locks (platform, external_id, account, owner, pid, host,"
+            " run_url, git_commit, acquired, heartbeat, expires, token) VALUES (%s, %s, %s, %s,"
+            " %s, %s, %s, %s, clock_timestamp(), clock_timestamp(),"
+            " clock_timestamp() + %s::interval, %s)"
+            f" ON CONFLICT (platform, external_id) DO NOTHING RETURNING {_LOCK_SELECT}",
+            (lock.scope.platform, lock.scope.external_id, lock.account, lock.owner, lock.pid,
+             lock.host, lock.run_url, lock.git_commit, self._interval(), lock.token),
+        )
+        return _lock(row) if row else None
+
+    def _read(self, scope: Scope) -> tuple[LockInfo, bool] | None:
+        row = self._one(
+            f"SELECT {_LOCK_SELECT}, expires <= clock_timestamp() FROM reconciler_locks"
+            " WHERE platform = %s AND external_id = %s",
+            (scope.platform, scope.external_id),
+        )
+        return (_lock(row[:-1]), bool(row[-1])) if row else None
+
+    def holders(self) -> list[LockInfo]:
+        with self._mutex:
+            rows = self._execute(
+                f"SELECT {_LOCK_SELECT} FROM reconciler_locks ORDER BY platform, external_id"
+            ).fetchall()
+        return [_lock(row) for row in rows]
+
+    def _swap(self, old_token: str, lock: LockInfo) -> LockInfo | None:
+        row = self._one(
+            "UPDATE reconciler_locks SET account = %s, owner = %s, pid = %s, host = %s,"
+            " run_url = %s, git_commit = %s, acquired = clock_timestamp(),"
+            " heartbeat = clock_timestamp(), expires = clock_timestamp() + %s::interval,"
+            " token = %s WHERE platform = %s AND external_id = %s AND token = %s"
+            f" RETURNING {_LOCK_SELECT}",
+            (lock.account, lock.owner, lock.pid, lock.host, lock.run_url, lock.git_commit,
+             self._interval(), lock.token, lock.scope.platform, lock.scope.external_id,
+             old_token),
+        )
+        return _lock(row) if row else None
+
+    def _delete(self, scope: Scope, token: str) -> bool:
+        cur = self._execute(
+            "DELETE FROM reconciler_locks WHERE platform = %s AND external_id = %s"
+            " AND token = %s",
+            (scope.platform, scope.external_id, token),
+        )
+        return cur.rowcount == 1
+
+    def _renew(self, lock: LockInfo) -> bool:
+        cur = self._execute(
+            "UPDATE reconciler_locks SET heartbeat = clock_timestamp(),"
+            " expires = clock_timestamp() + %s::interval"
+            " WHERE platform = %s AND external_id = %s AND token = %s",
+            (self._interval(), lock.scope.platform, lock.scope.external_id, lock.token),
+        )
+        return cur.rowcount == 1
+
+    # ------------------------------------------------------- idempotency keys
+    # The caller holds the platform account's lease, so no other run writes these rows:
+    # one statement each is enough, and nothing spans a pooled connection.
+
+    def intent_key(self, scope: Scope, step: str, fresh: str, run_id: str) -> str:
+        row = self._one(
+            "WITH open AS (SELECT key FROM reconciler_intents WHERE platform = %s"
+            " AND external_id = %s AND step = %s AND settled IS NULL ORDER BY opened LIMIT 1),"
+            " made AS (INSERT INTO reconciler_intents (key, platform, external_id, step, run_id)"
+            " SELECT %s, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM open) RETURNING key)"
+            " SELECT key FROM open UNION ALL SELECT key FROM made",
+            (scope.platform, scope.external_id, step, fresh, scope.platform, scope.external_id,
+             step, run_id),
+        )
+        assert row is not None
+        return str(row[0])
+
+    def settle(self, key: str) -> None:
+        self._execute(
+            "UPDATE reconciler_intents SET settled = clock_timestamp()"
+            " WHERE key = %s AND settled IS NULL",
+            (key,),
+        )
+
+    def settle_all_but(self, scope: Scope, steps: Iterable[str]) -> None:
+        self._execute(
+            "UPDATE reconciler_intents SET settled = clock_timestamp()"
+            " WHERE platform = %s AND external_id = %s AND settled IS NULL"
+            " AND NOT (step = ANY(%s))",
+            (scope.platform, scope.external_id, list(steps)),
+        )
+
+    # ---------------------------------------------------------------- journal
+
+    def record(self, entry: JournalEntry) -> None:
+        self._execute(
+            f"INSERT INTO reconciler_journal ({_JOURNAL_COLUMNS})"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (entry.time, entry.account, entry.step_id, entry.action, entry.target,
+             entry.result, entry.error, entry.detail, entry.idempotency_key,
+             entry.git_commit, entry.actor, entry.run_id),
+        )
+
+    def history(self, account: str | None = None, limit: int | None = None) -> list[JournalEntry]:
+        sql = f"SELECT {_JOURNAL_COLUMNS} FROM reconciler_journal"
+        args: list[Any] = []
+        if account is not None:
+            sql += " WHERE account = %s"
+            args.append(account)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT %s"
+            args.append(limit)
+        with self._mutex:
+            rows = self._execute(sql, args).fetchall()
+        return [JournalEntry(*row) for row in reversed(rows)]
+
+
+def redact(url: str) -> str:
+    """``postgresql://user@host:port/db``: the URL as shown in messages, never a password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001 - a malformed URL: show nothing of it
+        return "postgresql://(unparseable URL)"
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    port = f":{parts['port']}" if parts.get("port") else ""
+    db = f"/{parts['dbname']}" if parts.get("dbname") else ""
+    return f"postgresql://{user}{parts.get('host', '')}{port}{db}"
+
+
+def _lock(row: Any) -> LockInfo:
+    platform, external_id, *rest = row
+    return LockInfo(Scope(platform, external_id), *rest)
