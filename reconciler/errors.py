@@ -85,6 +85,9 @@ class PermissionDenied(PlatformError):
 class TransientError(ReconcilerError):
     """Retryable: rate limit, 5xx, timeout (including a write whose answer was lost)."""
 
+    #: seconds the platform asked to wait before retrying (its Retry-After), if it said
+    retry_after: float | None = None
+
 
 class StalePlan(ReconcilerError):
     pass

@@ -58,6 +58,12 @@ class Provider(ABC):
     def close(self) -> None:  # noqa: B027  (optional: a provider may hold nothing)
         """Let go of connections; the provider is not used afterwards."""
 
+    @property
+    def label(self) -> str:
+        """A few words for a plan's header naming where the platform is read from:
+        ``sandbox``, or the bridge's host for ``kind: http``."""
+        return type(self).__name__
+
 
 #: ``factory(platform, config)``: the provider of ``platform`` as reconciler.yaml configures it
 ProviderFactory = Callable[["str", "Config"], Provider]
@@ -67,6 +73,7 @@ ProviderFactory = Callable[["str", "Config"], Provider]
 PROVIDER_KINDS: dict[str, str | ProviderFactory] = {
     "sandbox": "reconciler.sandbox.provider:sandbox_provider",
     "portal": "reconciler.portal.provider:portal_provider",
+    "http": "reconciler.protocol.client:http_provider",
 }
 
 

@@ -79,6 +79,8 @@ def call_with_retry(
             if attempt >= policy.attempts:
                 raise RetriesExhausted(e, attempt, elapsed) from e
             delay = backoff(policy, attempt, rng)
+            if e.retry_after is not None:  # the platform's own Retry-After wins
+                delay = max(delay, e.retry_after)
             if elapsed + delay > policy.total:
                 raise RetriesExhausted(e, attempt, elapsed) from e
             log.info("transient failure (%s); retry %d in %.2fs", e, attempt, delay)

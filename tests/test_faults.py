@@ -42,7 +42,7 @@ def test_parse_a_full_spec() -> None:
         ("crash_after=0", "crash_after must be a whole number of at least 1"),
         ("seed=-1", "seed must be a whole number of at least 0"),
         ("flaky=0.1", 'unknown fault "flaky" (known: transient, lost_response, crash_after, '
-                      'seed)'),
+                      'seed, latency, http429, http503, drop_after_commit, slow)'),
         ("transient", '"transient" is not KEY=VALUE'),
         ("seed=1,seed=2", '"seed" given twice'),
     ],

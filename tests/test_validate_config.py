@@ -88,7 +88,7 @@ def test_relative_paths_are_relative_to_the_file(here: Path) -> None:
         ),
         (
             "providers:\n  ipecs-cloud: {kind: rest}\n",
-            '2:23: unknown kind "rest"; expected one of: sandbox, portal',
+            '2:23: unknown kind "rest"; expected one of: sandbox, portal, http',
         ),
         (
             "providers:\n  call2teams: {token_env: sk-live-abc123}\n",
@@ -120,7 +120,8 @@ def test_mistakes(here: Path, text: str, message: str) -> None:
 def test_role_belongs_to_mitel_only(here: Path) -> None:
     (here / "reconciler.yaml").write_text("providers:\n  call2teams: {role: decision-maker}\n")
     assert refusal("reconciler.yaml") == [
-        'reconciler.yaml:2:16: unknown field "role"; expected one of: kind, exports, token_env'
+        'reconciler.yaml:2:16: unknown field "role"; expected one of: kind, exports, token_env, '
+        "url, timeout, ca_file, max_concurrency, rate_limit"
     ]
 
 

@@ -142,6 +142,52 @@ def export_command(account: str | None, directory: Path, fmt: str | None,
         click.echo(f"{entry['account']}: wrote {', '.join(str(p) for p in paths)}")
 
 
+@sandbox_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (loopback unless you mean to expose it).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free port; the URL is printed).")
+@click.option("--token-env", "token_env", default="RECONCILER_SANDBOX_TOKEN",
+              show_default=True, metavar="VAR",
+              help="Environment variable holding the bearer token clients must send.")
+@config_option
+def serve_command(host: str, port: int, token_env: str, config_path: str) -> None:
+    """Serve the sandbox over the provider protocol (schemas/provider.openapi.yaml).
+
+    The reference bridge: point a `kind: http` provider at it, or run `reconciler
+    provider check` against it. Requests without the token in VAR get 401. Network faults
+    come from RECONCILER_SANDBOX_FAULTS (latency=MS, http429=P, http503=P,
+    drop_after_commit=P, slow=P, besides the sandbox's own). Stops on Ctrl-C or SIGTERM,
+    answering requests in flight first.
+
+    \b
+    Examples:
+      RECONCILER_SANDBOX_TOKEN=s3cret reconciler sandbox serve --port 8765
+      RECONCILER_SANDBOX_FAULTS=latency=100,http429=0.1 reconciler sandbox serve --port 0
+    """
+    import os
+
+    from reconciler.sandbox.faults import FaultInjector
+    from reconciler.sandbox.serve import serve
+
+    token = os.environ.get(token_env, "")
+    if not token:
+        raise ReconcilerError(
+            f"--token-env {token_env}: set that environment variable to the token clients "
+            "must send (it is never printed)"
+        )
+    faults = FaultInjector.from_env()
+    sandbox = _open(config_path)
+    try:
+        serve(sandbox, token, host=host, port=port, faults=faults.spec,
+              announce=lambda url: click.echo(
+                  f"serving sandbox {sandbox.path} on {url} (protocol /v1); "
+                  "stop with Ctrl-C", err=True))
+    finally:
+        sandbox.close()
+    click.echo("sandbox server stopped", err=True)
+
+
 _SITE = re.compile(r"(?P<name>[^=]+)=(?P<first>[0-9]+)-(?P<last>[0-9]+)")
 
 

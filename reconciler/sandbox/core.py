@@ -87,9 +87,14 @@ class Sandbox:
             return [a.external_id for a in state.all_accounts(c, platform)]
 
     def perform(
-        self, platform: str, external_id: str, step: Step, idempotency_key: str
+        self, platform: str, external_id: str, step: Step, idempotency_key: str, *,
+        request: str = "",
     ) -> StepOutcome:
-        """Do one step under the platform's rules, once per idempotency key."""
+        """Do one step under the platform's rules, once per idempotency key.
+
+        ``request``: a digest of what the step asks for (the served sandbox passes
+        :func:`reconciler.protocol.wire.step_meaning`); the same key with another digest
+        is refused as another request (HTTP 409)."""
         if platform not in PLATFORM_MODULES:
             raise ReconcilerError(f"unknown platform {platform!r}")
         if step.action == "manual":
@@ -105,9 +110,14 @@ class Sandbox:
             acc = self._account(c, platform, external_id)
             first = db.recorded_outcome(c, idempotency_key)
             if first is not None:
-                if first["_account_id"] != acc.id or first["_action"] != step.action:
+                if (
+                    first["_account_id"] != acc.id
+                    or first["_action"] != step.action
+                    or (request and first.get("request", request) != request)
+                ):
                     raise PlatformError(
-                        f"idempotency key {idempotency_key} was already used for another request"
+                        f"idempotency key {idempotency_key} was already used for another "
+                        "request", code="idempotency-conflict",
                     )
                 return StepOutcome(first["status"], first["detail"], first["order_id"])
             ctx = Ctx(c, acc, self.catalogs[platform], db.today(c), idempotency_key,
@@ -115,7 +125,7 @@ class Sandbox:
             outcome = handler(ctx, step)
             db.record_outcome(c, idempotency_key, acc.id, step.action, {
                 "status": outcome.status, "detail": outcome.detail,
-                "order_id": outcome.order_id,
+                "order_id": outcome.order_id, **({"request": request} if request else {}),
             })
         self.faults.after_commit()
         return outcome

@@ -8,6 +8,14 @@
   committed write.
 * ``seed=S``: the random draws are deterministic for a given seed (default 0).
 
+Network faults, for ``reconciler sandbox serve`` only (reconciler/sandbox/serve.py):
+
+* ``latency=MS``: every request is answered MS milliseconds late.
+* ``http429=P`` / ``http503=P``: a request is refused with 429 / 503 and ``Retry-After``
+  before doing anything.
+* ``drop_after_commit=P``: a write commits, then the connection is cut before the answer.
+* ``slow=P``: an answer is held back for ``SLOW_SECONDS`` (a client's timeout fires).
+
 A draw is made only for a fault that is switched on, so the sequence of outcomes for one
 spec is the same on every run.
 """
@@ -25,7 +33,10 @@ from reconciler.errors import ReconcilerError, TransientError
 FAULTS_ENV = "RECONCILER_SANDBOX_FAULTS"
 #: exit status of a crash_after crash (EX_TEMPFAIL: "try again later")
 CRASH_STATUS = 75
-_KEYS = ("transient", "lost_response", "crash_after", "seed")
+_KEYS = ("transient", "lost_response", "crash_after", "seed", "latency", "http429", "http503",
+         "drop_after_commit", "slow")
+#: how long a ``slow`` answer is held back (assumed: longer than any sensible timeout)
+SLOW_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,12 @@ class FaultSpec:
     lost_response: float = 0.0
     crash_after: int | None = None
     seed: int = 0
+    #: network faults of the served sandbox (milliseconds; probabilities)
+    latency: int = 0
+    http429: float = 0.0
+    http503: float = 0.0
+    drop_after_commit: float = 0.0
+    slow: float = 0.0
 
     @property
     def active(self) -> bool:
@@ -63,6 +80,11 @@ def parse_faults(text: str | None) -> FaultSpec:
         lost_response=_probability(text, values, "lost_response"),
         crash_after=_count(text, values, "crash_after", minimum=1),
         seed=_count(text, values, "seed", minimum=0) or 0,
+        latency=_count(text, values, "latency", minimum=0) or 0,
+        http429=_probability(text, values, "http429"),
+        http503=_probability(text, values, "http503"),
+        drop_after_commit=_probability(text, values, "drop_after_commit"),
+        slow=_probability(text, values, "slow"),
     )
 
 

@@ -26,6 +26,10 @@ class SandboxProvider(Provider):
     def close(self) -> None:
         self.sandbox.close()
 
+    @property
+    def label(self) -> str:
+        return "sandbox"
+
 
 def sandbox_provider(platform: str, config: Config) -> Provider:
     """``PROVIDER_KINDS["sandbox"]``: the sandbox file named by ``config``."""

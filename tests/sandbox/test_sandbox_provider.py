@@ -41,7 +41,7 @@ def test_an_unknown_provider_kind_is_one_line(tmp_path: Path) -> None:
         provider_for(IPECS, config)
     assert str(e.value) == (
         "reconciler.yaml: providers.ipecs-cloud.kind: unknown provider kind 'sandbx' "
-        '(did you mean "sandbox"?) (known: portal, sandbox)'
+        '(did you mean "sandbox"?) (known: http, portal, sandbox)'
     )
     with pytest.raises(ReconcilerError, match="unknown platform 'ipecs'"):
         provider_for("ipecs", config)
