@@ -151,7 +151,7 @@ class Applier:
                 for s in check_steps(current)
                 if s.mode != "manual" or (s.action, s.target) not in reported_manual
             ]
-            self.progress.start_account(plan.account, len(steps))
+            self.progress.start_account(plan.account, steps)
             done = self._run_steps(current, steps, provider, results)
             self.progress.end_account(plan.account)
             reported_manual |= {(s.action, s.target) for s in steps if s.mode == "manual"}
@@ -341,6 +341,8 @@ class Applier:
                     "waiting on the platform's approval",
                     order_id=order_id,
                 )
+            limit = self.settings.wait_seconds
+            self.progress.waiting(plan.account, order_id, limit - left, limit)
             self.sleep(min(self.settings.poll_interval, left))
 
     # ------------------------------------------------------------------ helpers

@@ -1,16 +1,20 @@
 """What apply reports: the result of each step and of each account, the progress shown
 while it runs and the report printed when it ends.
 
-On a terminal: a progress bar per account (click.progressbar), problems printed as they
-happen. Anywhere else (CI, a pipe, a log file): one plain line per step, so a log reads as
-a transcript. The final report is the same in both. Everything goes to the given stream
-(stdout); logs go to stderr through ``logging``.
+On a terminal: a bar per account that counts only the steps done (pending, waiting and
+manual steps are counted beside it as such, and a step that is not done gets a line of its
+own), redrawn in place, saying what apply waits for while it polls an approval. Anywhere
+else (CI, a pipe, a log file): one plain line per step, so a log reads as a transcript.
+The final report is the same in both. Everything goes to the given stream (stdout); logs
+go to stderr through ``logging``.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import Protocol, TextIO
 
 import click
 
@@ -87,9 +91,13 @@ class ApplyReport:
 
 
 class Progress(Protocol):
-    def start_account(self, account: str, steps: int) -> None: ...
+    def start_account(self, account: str, steps: Sequence[Step]) -> None: ...
 
     def step(self, account: str, result: StepResult) -> None: ...
+
+    def waiting(self, account: str, order_id: str, waited: float, limit: float) -> None:
+        """Apply is polling ``order_id`` for the platform's approval (``waited`` of
+        ``limit`` seconds so far)."""
 
     def end_account(self, account: str) -> None: ...
 
@@ -114,51 +122,106 @@ class PlainProgress:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def start_account(self, account: str, steps: int) -> None:
+        #: the order last said to be waited for (one line per order, not per poll)
+        self._waiting: str | None = None
+
+    def start_account(self, account: str, steps: Sequence[Step]) -> None:
         if steps:
-            click.echo(f"{account}: applying {steps} step{'s' if steps != 1 else ''}", self.out)
+            n = len(steps)
+            click.echo(f"{account}: applying {n} step{'s' if n != 1 else ''}", self.out)
 
     def step(self, account: str, result: StepResult) -> None:
         click.echo(step_line(account, result), self.out)
         self.out.flush()
 
+    def waiting(self, account: str, order_id: str, waited: float, limit: float) -> None:
+        if self._waiting != order_id:
+            self._waiting = order_id
+            click.echo(f"{account}: waiting for order {order_id} to be approved "
+                       f"(up to {limit:.0f} s)", self.out)
+            self.out.flush()
+
     def end_account(self, account: str) -> None:
         pass
 
 
+#: how a step's status is coloured on a terminal
+_COLOURS = {"done": "green", "pending": "yellow", "waiting": "yellow", "manual": "cyan",
+            "failed": "red", "failed-transient": "red", "skipped": "red"}
+_BESIDE = ("pending", "waiting", "manual", "failed", "failed-transient", "skipped")
+BAR_WIDTH = 24
+
+
 class BarProgress:
-    """A bar per account on a terminal; only problems get a line of their own."""
+    """A bar per account on a terminal, redrawn in place. It counts only the steps done,
+    out of the steps apply performs (a manual step is never performed); pending, waiting,
+    manual and failed steps are counted beside it and each gets a line of its own."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, color: bool = False) -> None:
         self.out = out
-        self._bar: Any = None
+        self.color = color
+        self.account = ""
+        self.total = 0
+        self.counts: Counter[str] = Counter()
+        self.note = ""
 
-    def start_account(self, account: str, steps: int) -> None:
+    def _paint(self, text: str, status: str) -> str:
+        return click.style(text, fg=_COLOURS.get(status)) if self.color else text
+
+    def _draw(self) -> None:
+        done = self.counts["done"]
+        filled = BAR_WIDTH * done // self.total if self.total else 0
+        bar = (self._paint("#" * filled, "done") if filled else "") + "-" * (BAR_WIDTH - filled)
+        parts = [f"{done}/{self.total} done"]
+        parts += [self._paint(f"{self.counts[s]} {s}", s) for s in _BESIDE if self.counts[s]]
+        line = f"\r{self.account} [{bar}] {', '.join(parts)}"
+        if self.note:
+            line += f" - {self.note}"
+        # \x1b[K clears what a longer earlier line left on the right
+        self.out.write(line + "\x1b[K")
+        self.out.flush()
+
+    def _above(self, text: str) -> None:
+        """A line of its own above the bar, which is drawn again below it."""
+        self.out.write("\r\x1b[K" + text + "\n")
+        self._draw()
+
+    def start_account(self, account: str, steps: Sequence[Step]) -> None:
+        self.account, self.counts, self.note = account, Counter(), ""
+        self.total = sum(1 for s in steps if s.mode != "manual")
         if steps:
-            self._bar = click.progressbar(
-                length=steps, label=account, file=self.out, show_pos=True, width=30
-            )
-            self._bar.__enter__()
+            self._draw()
 
     def step(self, account: str, result: StepResult) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
-        if result.status != "done" and result.status != "manual":
-            click.echo("", self.out)
-            click.echo(step_line(account, result), self.out)
+        self.counts[result.status] += 1
+        self.note = ""
+        if result.status == "manual":
+            self._above(self._paint(f"{account}: {describe(result.step)}: manual, not "
+                                    "applied (the Service Desk request is in the report)",
+                                    "manual"))
+        elif result.status != "done":
+            self._above(self._paint(step_line(account, result), result.status))
+        else:
+            self._draw()
+
+    def waiting(self, account: str, order_id: str, waited: float, limit: float) -> None:
+        self.note = f"waiting for order {order_id} to be approved, {waited:.0f} s of {limit:.0f}"
+        self._draw()
 
     def end_account(self, account: str) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
+        if self.total or sum(self.counts.values()):
+            self.note = ""
+            self._draw()
+            self.out.write("\n")
+            self.out.flush()
 
 
-def make_progress(out: TextIO, tty: bool | None = None) -> Progress:
+def make_progress(out: TextIO, tty: bool | None = None, color: bool = False) -> Progress:
     """A bar on a terminal, plain lines otherwise (``tty`` overrides the detection)."""
     if tty is None:
         isatty = getattr(out, "isatty", None)
         tty = bool(isatty and isatty())
-    return BarProgress(out) if tty else PlainProgress(out)
+    return BarProgress(out, color) if tty else PlainProgress(out)
 
 
 # ------------------------------------------------------------------ final report

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -16,6 +20,7 @@ from reconciler.config import Config
 from reconciler.errors import ExitCode, InputError, ReconcilerError
 from reconciler.escape import terminal
 from reconciler.model import ActualAccount
+from reconciler.money import ZERO, fmt, signed
 from reconciler.plan import AccountPlan, Plan
 from reconciler.planner import PlanOptions
 from reconciler.portal.apply import write_runbooks
@@ -24,7 +29,13 @@ from reconciler.provider import Provider
 from reconciler.render import render
 from reconciler.state import JournalEntry, NotLocked, Scope
 
-from .options import account_option, config_option, format_option, lock_timeout_option
+from .options import (
+    account_option,
+    color_option,
+    config_option,
+    format_option,
+    lock_timeout_option,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +48,14 @@ class NotConfirmed(ReconcilerError):
 
 class PlanBlocked(ReconcilerError):
     pass
+
+
+def use_color_on(out: TextIO, color: bool | None) -> bool:
+    """``--color/--no-color`` if given; else colour only on a terminal without NO_COLOR."""
+    if color is not None:
+        return color
+    isatty = getattr(out, "isatty", None)
+    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
 
 
 def stdin_is_tty() -> bool:
@@ -125,6 +144,7 @@ def _refuse_blocked(plan: Plan) -> None:
     help="How long to wait for each change order's approval before reporting it pending.",
 )
 @lock_timeout_option
+@color_option
 def apply(
     target: tuple[str, ...],
     config_path: str,
@@ -134,6 +154,7 @@ def apply(
     force: bool,
     wait_seconds: float,
     lock_timeout: float,
+    color: bool | None,
 ) -> int:
     """Apply a saved plan (PLANFILE), or plan PATHS, confirm and apply.
 
@@ -148,9 +169,11 @@ def apply(
       reconciler apply accounts/ --auto-approve
       reconciler apply --account vertical-demo --wait-seconds 300
       reconciler apply accounts/ --auto-approve --lock-timeout 10m
+      NO_COLOR=1 reconciler apply accounts/northwind-mitel.yaml
     """
     config = _config(config_path)
     out = sys.stdout
+    use_color = use_color_on(out, color)
     providers = _providers(config)
     planner: _Planner | None = None
     saved: Plan | None = None
@@ -169,11 +192,14 @@ def apply(
     assert store is not None
     with store:
         applier = Applier(
-            store, make_progress(out), settings=ApplySettings(wait_seconds=wait_seconds)
+            store, make_progress(out, color=use_color),
+            settings=ApplySettings(wait_seconds=wait_seconds),
         )
         if planner is not None:
             plan = planner.plan(applier, providers)
-            render(plan, "text", out)
+            shown = io.StringIO()
+            render(plan, "text", shown, color=use_color)
+            click.echo(shown.getvalue(), out, nl=False, color=use_color)
             _refuse_blocked(plan)
             if plan.has_changes and not auto_approve and not _confirmed(plan):
                 click.echo("nothing applied", err=True)
@@ -210,14 +236,38 @@ def _load_saved(path: str, account: str | None) -> Plan:
     return plan
 
 
+def confirmation(plan: Plan) -> str | None:
+    """The question apply asks before writing: what is at stake, in numbers. None when no
+    step would be performed (manual steps are never performed, so they are not counted)."""
+    applied = [[s for s in a.steps if s.mode != "manual"] for a in plan.accounts]
+    steps = sum(len(a) for a in applied)
+    if not steps:
+        return None
+    accounts = sum(1 for a in applied if a)
+    monthly: dict[str, Decimal] = {}
+    once: dict[str, Decimal] = {}
+    for a in plan.accounts:
+        c = a.cost.currency
+        monthly[c] = monthly.get(c, ZERO) + a.cost.monthly_delta
+        once[c] = once.get(c, ZERO) + a.cost.one_time
+    money = ", ".join(f"{signed(monthly[c])} {c}" for c in sorted(monthly))
+    one_time = ", ".join(f"{fmt(once[c])} {c}" for c in sorted(once))
+    return (f"Apply {steps} step{'s' if steps != 1 else ''} to {accounts} "
+            f"account{'s' if accounts != 1 else ''}, monthly {money}, one-time {one_time}? "
+            "Only 'yes' is accepted:")
+
+
 def _confirmed(plan: Plan) -> bool:
+    question = confirmation(plan)
+    if question is None:
+        return True  # nothing would be written: only manual steps to report
     if not stdin_is_tty():
         raise NotConfirmed(
             "refusing to apply without confirmation: no terminal to ask on; "
             "pass --auto-approve or apply a reviewed saved plan"
         )
-    steps = sum(len(a.steps) for a in plan.accounts)
-    return click.confirm(f"Apply {steps} step(s)?", default=False)
+    answer = click.prompt(question, default="", show_default=False, prompt_suffix=" ")
+    return bool(answer.strip() == "yes")
 
 
 @click.command("history")

@@ -65,3 +65,11 @@ lock_timeout_option = click.option(
     help="How long to wait for another run holding an account's lock (e.g. 10m) "
     "before giving up.",
 )
+
+
+color_option = click.option(
+    "--color/--no-color",
+    "color",
+    default=None,
+    help="Colour the output (default: only when stdout is a terminal and NO_COLOR is unset).",
+)
