@@ -4,6 +4,7 @@ Bounded in time; the process is killed if it outlives the test."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
@@ -66,9 +67,9 @@ class Terminal:
         deadline = time.monotonic() + timeout
         while self.proc.poll() is None and time.monotonic() < deadline:
             self._read(0.2)
-        while self._read(0.05) and self.proc.poll() is not None and select.select(
-                [self.master], [], [], 0)[0]:
-            pass
+        if self.proc.poll() is not None:  # what it wrote before it ended
+            while select.select([self.master], [], [], 0.1)[0] and self._read(0):
+                pass
         if self.proc.poll() is None:
             self.close()
             raise AssertionError(f"still running after {timeout} s:\n{self.text}")
@@ -78,10 +79,8 @@ class Terminal:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
-        try:
+        with contextlib.suppress(OSError):
             os.close(self.master)
-        except OSError:
-            pass
 
     def __enter__(self) -> Terminal:
         return self
