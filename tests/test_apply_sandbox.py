@@ -109,11 +109,12 @@ def test_apply_asks_on_a_terminal_and_no_writes_nothing(
     ws = workspace(tmp_path, demo=("northwind-mitel",))
     monkeypatch.setattr(apply_cmd, "stdin_is_tty", lambda: True)
     start = _world(ws)
-    no = invoke(ws, "apply", input="n\n")
+    no = invoke(ws, "apply", input="y\n")  # only the word is accepted
     assert no.exit_code == 1
-    assert "Apply 3 step(s)? [y/N]" in no.output
+    assert ("Apply 3 steps to 1 account, monthly -4.00 USD, one-time 45.00 USD? "
+            "Only 'yes' is accepted:") in no.output
     assert _world(ws) == start
-    yes = invoke(ws, "apply", input="y\n")
+    yes = invoke(ws, "apply", input="yes\n")
     assert yes.exit_code == 0, yes.output
     assert "Result: converged (exit 0)" in yes.output
 
