@@ -38,6 +38,9 @@ class Config:
     #: the environment variable holding that database's password
     state_password_env: str | None = None
     pricebook_path: Path | None = None
+    #: the sandbox's own price list (``sandbox.prices``): what the simulated platforms
+    #: bill; None: the catalog's sample list prices (never the partner's price book)
+    sandbox_prices: Path | None = None
     #: where reconciler.yaml names the price book, so a missing one is reported there
     pricebook_mark: Mark | None = None
     providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
@@ -124,6 +127,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         state_url=state.get("url"),
         state_password_env=state.get("password_env"),
         pricebook_path=resolve(doc["pricebook"]) if "pricebook" in doc else None,
+        sandbox_prices=resolve(sandbox["prices"]) if "prices" in sandbox else None,
         pricebook_mark=doc.value_marks.get("pricebook"),
         providers=providers,
         policy=policy,

@@ -162,6 +162,12 @@ class ActualAccount:
     licences: tuple[Licence, ...] = ()
     orders: tuple[ChangeOrder, ...] = ()
     sites: tuple[Site, ...] = ()
+    #: the monthly total the platform itself bills, when it reports one (the sandbox does;
+    #: an http bridge sends ``billed_monthly``); None: unknown, the price book estimates it
+    billed_monthly: Decimal | None = None
+    #: the bill's currency where the platform says (None: taken to be the price book's,
+    #: assumed); a bill in another currency than the price book's is not compared
+    billed_currency: str | None = None
 
     def user(self, extension: int) -> ActualUser | None:
         for u in self.users:

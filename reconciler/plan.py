@@ -87,6 +87,14 @@ class Cost:
     prices_used: tuple[str, ...] = ()
     #: those of them priced by the shipped samples, not the price book
     prices_sample: tuple[str, ...] = ()
+    #: the price book's estimate of the bill now, when ``monthly_before`` is the bill the
+    #: platform itself reported (None: the platform reports none; monthly_before is this)
+    estimate_before: Decimal | None = None
+
+    @property
+    def bill_differs(self) -> bool:
+        """The platform bills otherwise than the price book says it should."""
+        return self.estimate_before is not None and self.estimate_before != self.monthly_before
 
     @property
     def monthly_delta(self) -> Decimal:

@@ -92,6 +92,8 @@ def account_to_json(acct: AccountPlan) -> dict[str, Any]:
             "currency": acct.cost.currency,
             "prices": {"used": list(acct.cost.prices_used),
                        "from_samples": list(acct.cost.prices_sample)},
+            **({"estimate_before": fmt(acct.cost.estimate_before)}
+               if acct.cost.estimate_before is not None else {}),
         },
         "warnings": list(acct.warnings),
         "blocked": [
@@ -258,6 +260,8 @@ def _account(r: _Reader) -> AccountPlan:
             currency=cost.text("currency"),
             prices_used=prices.strings("used", optional=True),
             prices_sample=prices.strings("from_samples", optional=True),
+            estimate_before=(cost.money("estimate_before")
+                             if "estimate_before" in cost.data else None),
         ),
         warnings=r.strings("warnings"),
         blocked=tuple(

@@ -43,7 +43,13 @@ from reconciler.model import ActualAccount, DesiredAccount
 from reconciler.plan import AccountPlan, Cost, Plan
 from reconciler.platforms.base import Platform
 from reconciler.policy import evaluate
-from reconciler.prices import samples, state_items, step_items, unpriced_in_currency
+from reconciler.prices import (
+    bill_warning,
+    samples,
+    state_items,
+    step_items,
+    unpriced_in_currency,
+)
 from reconciler.provider import Provider
 from reconciler.sequence import PlanContext, PlatformPlan, total
 
@@ -68,9 +74,16 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
                   for s in result.steps)
     used = (state_items(actual, catalog) | state_items(result.projected, catalog)
             | {i for s in result.steps for i in step_items(s, catalog)})
+    estimate = platform.monthly_bill(actual, catalog)
+    billed = actual.billed_monthly
+    foreign = billed is not None and actual.billed_currency not in (None, catalog.currency)
+    if foreign:
+        billed = None  # a bill in another currency cannot stand for the price book's
     cost = Cost(
-        monthly_before=platform.monthly_bill(actual, catalog),
+        # what the platform bills when it says so; the price book's estimate otherwise
+        monthly_before=billed if billed is not None else estimate,
         monthly_after=platform.monthly_bill(result.projected, catalog),
+        estimate_before=estimate if billed is not None else None,
         one_time=total(s.one_time for s in result.steps),
         currency=catalog.currency,
         prices_used=tuple(sorted(used)),
@@ -85,7 +98,7 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
         fingerprint=actual.fingerprint(),
         steps=steps,
         cost=cost,
-        warnings=result.warnings,
+        warnings=result.warnings + bill_warning(cost, actual if foreign else None),
         blocked=verdicts,
         unmanaged=tuple({"extension": u.extension, "name": u.name, "profile": u.profile}
                         for u in changes.unmanaged),

@@ -16,7 +16,8 @@ from typing import Any
 from reconciler.catalog import SAMPLE_CURRENCY, Catalog, item_name
 from reconciler.errors import InputError
 from reconciler.model import ActualAccount
-from reconciler.plan import AccountPlan, Step
+from reconciler.money import fmt
+from reconciler.plan import AccountPlan, Cost, Step
 
 #: steps that change no price (only a record's fields or a pending order's state)
 _UNPRICED_ACTIONS = ("update_user", "renumber_user", "confirm_order")
@@ -86,3 +87,15 @@ def unpriced_in_currency(plans: Sequence[AccountPlan],
         f"{some.currency}: price them here",
         some.currency_mark,
     )
+
+
+def bill_warning(cost: Cost, foreign: ActualAccount | None = None) -> tuple[str, ...]:
+    """The warning of a plan whose platform bills otherwise than the price book says
+    (``foreign``: the state read, whose bill is in another currency than the book's)."""
+    if foreign is not None and foreign.billed_monthly is not None:
+        return (f"the platform bills {fmt(foreign.billed_monthly)} {foreign.billed_currency}; "
+                f"your price book is in {cost.currency}, so the bill is not compared",)
+    if not cost.bill_differs or cost.estimate_before is None:
+        return ()
+    return (f"the platform bills {fmt(cost.monthly_before)}; your price book says "
+            f"{fmt(cost.estimate_before)}: check pricebook.yaml",)

@@ -89,6 +89,8 @@ def account_from_wire(data: Mapping[str, Any]) -> ActualAccount:
     if "billed_monthly" in names and data.get("billed_monthly") is not None:
         # the actual model carries the platform's bill once it has the field (assumed name)
         extra["billed_monthly"] = Decimal(data["billed_monthly"])
+    if data.get("billed_currency") is not None:
+        extra["billed_currency"] = data["billed_currency"]
     return ActualAccount(
         platform=data["platform"],
         external_id=data["external_id"],

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.escape import mask_email, terminal, walk_strings
+from reconciler.money import fmt
 from reconciler.plan import AccountPlan, Plan, Step
 from reconciler.platforms import PLATFORMS
 from reconciler.render.view import account_head, field_name, record_text, user_name, value_text
@@ -148,6 +149,15 @@ def account_drift(acct: AccountPlan) -> dict[str, Any]:
                       "platform": f"{u.get('extension', '')} {u.get('name') or ''}".rstrip()
                       + profile,
                       "file": "the file does not list it"})
+    # the platform bills otherwise than the price book prices its state: after an apply
+    # that is the plan's monthly_after not coming true
+    cost = acct.cost
+    if cost.bill_differs and cost.estimate_before is not None:
+        items.append({"kind": "bill", "target": "",
+                      "platform": f"the platform bills {fmt(cost.monthly_before)} "
+                                  f"{cost.currency}/month",
+                      "file": f"the price book says {fmt(cost.estimate_before)}: check "
+                              "pricebook.yaml"})
     # what the platform did by itself (an expired trial): no step undoes it
     items.extend({"kind": "expired_trial", "target": "", "platform": d, "file": ""}
                  for d in acct.drift)

@@ -244,6 +244,10 @@ def account_view(acct: AccountPlan, arrow: str = TEXT_ARROW) -> dict[str, Any]:
             "one_time": fmt(acct.cost.one_time),
             "currency": currency,
             "prices": prices_text(len(acct.cost.prices_used), len(acct.cost.prices_sample)),
+            # the price book's figure beside the platform's own bill, when they differ
+            "estimate_before": (fmt(acct.cost.estimate_before)
+                                if acct.cost.bill_differs and acct.cost.estimate_before
+                                is not None else ""),
         },
         "steps": steps,
         "counts": _counts(steps),

@@ -8,6 +8,7 @@ wraps it as the :class:`~reconciler.provider.Provider` of one platform.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -37,10 +38,21 @@ def sandbox_path(config: Config) -> Path:
 
 
 def load_catalogs(config: Config) -> Mapping[str, Catalog]:
-    """The platforms' catalogs at the partner's prices (the price book, if any)."""
-    from reconciler.pricebook import load_catalogs as at_partner_prices
+    """The platforms' catalogs at the sandbox's own price list: the catalog's list prices,
+    or the file ``sandbox.prices`` names. Never the partner's price book: a platform bills
+    from its own prices, and a plan compares that bill with the price book's estimate."""
+    from reconciler.platforms import PLATFORMS
+    from reconciler.pricebook import load_pricebook
 
-    return at_partner_prices(config)
+    catalogs = {name: platform.catalog for name, platform in PLATFORMS.items()}
+    if config.sandbox_prices is None:
+        return catalogs
+    path = config.sandbox_prices
+    if not path.is_file():
+        raise ConfigError(f"sandbox.prices: {path} does not exist or is not a file",
+                          file=config.source)
+    book = load_pricebook(path)
+    return {name: book.apply(catalog) for name, catalog in catalogs.items()}
 
 
 class Sandbox:
@@ -80,7 +92,13 @@ class Sandbox:
         self.faults.before(f"read of {external_id}")
         with self.db.read() as c:
             acc = self._account(c, platform, external_id)
-            return state.read_account(c, acc, self.catalogs[platform], db.today(c))
+            today = db.today(c)
+            catalog = self.catalogs[platform]
+            account = state.read_account(c, acc, catalog, today)
+            # like a real platform, the sandbox reports what it bills
+            return replace(account,
+                           billed_monthly=billing.billed_monthly(c, acc, catalog, today),
+                           billed_currency=catalog.currency)
 
     def list_accounts(self, platform: str | None = None) -> list[str]:
         with self.db.read() as c:

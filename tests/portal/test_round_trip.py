@@ -28,7 +28,9 @@ DEMO = [(a.platform, a.external_id) for a in demo_accounts()]
 
 def portal_read(sandbox: Sandbox, platform: str, external_id: str, root: Path,
                 fmt: str | None) -> tuple[ActualAccount, ActualAccount]:
-    actual = sandbox.read_account(platform, external_id)
+    # the exports carry no bill (the portal's invoices are not read): compare without it
+    actual = replace(sandbox.read_account(platform, external_id), billed_monthly=None,
+                     billed_currency=None)
     write_exports(actual, sandbox.catalogs[platform], root, fmt)
     provider = PortalProvider(platform, root, sandbox.catalogs[platform],
                               today=lambda: actual.today)
