@@ -264,3 +264,71 @@ def test_files_in_subfolders_are_not_accounts_as_for_every_other_command(repo: R
     repo.write("accounts/archive/old.yaml", account("old"))
     repo.commit()
     assert rows() == []
+
+
+# ------------------------------------------------------------- --max-jobs: shards
+
+
+def with_users(slug: str, users: int) -> str:
+    lines = [account(slug), "users:"] + [
+        f"  - {{extension: {1000 + i}, name: U{i}, profile: standard}}" for i in range(users)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_cli_max_jobs_groups_accounts_naming_their_files(repo: Repo) -> None:
+    repo.write("accounts/alpha.yaml", with_users("alpha", 5))
+    repo.write("accounts/bravo.yaml", with_users("bravo", 2))
+    repo.write("accounts/charlie-file.yaml", with_users("charlie", 2))
+    repo.git("rm", "-q", "--cached", "accounts/charlie-file.yaml")  # untracked: still counts
+    repo.write("accounts/delta.yaml", with_users("delta", 1))
+    code, out, _ = run("--base", "main", "--format", "json", "--max-jobs", "2")
+    assert code == 0
+    # weights are users + 1, largest first onto the lightest job: alpha (6) -> 1,
+    # bravo (3) -> 2, charlie (3) -> 2, delta (2) -> 1 (6 against 6: the first job)
+    assert json.loads(out) == {"include": [
+        {"job": 1, "name": "1/2 alpha +1", "accounts": "alpha delta",
+         "files": "accounts/alpha.yaml\naccounts/delta.yaml", "users": 6},
+        {"job": 2, "name": "2/2 bravo +1", "accounts": "bravo charlie",
+         "files": "accounts/bravo.yaml\naccounts/charlie-file.yaml", "users": 4},
+    ]}
+
+
+def test_shards_fit_githubs_limit_and_hold_every_account_once() -> None:
+    from reconciler.changed import ChangedAccount, shards
+
+    fleet = [ChangedAccount(f"acct-{i:04}", f"accounts/acct-{i:04}.yaml", "all accounts")
+             for i in range(5000)]
+    fleet.append(ChangedAccount("gone", "accounts/gone.yaml", "deleted", deleted=True))
+    users = {c.file: (i * 37) % 500 for i, c in enumerate(fleet)}
+    jobs = shards(fleet, 256, users.__getitem__)["include"]
+    assert len(jobs) == 256
+    files = [f for job in jobs for f in job["files"].split("\n")]
+    assert sorted(files) == sorted(c.file for c in fleet if not c.deleted)  # once each
+    loads = [sum(users[f] + 1 for f in job["files"].split("\n")) for job in jobs]
+    # balanced: no job heavier than the ideal share plus the largest single account
+    assert max(loads) <= sum(loads) / len(loads) + max(users.values()) + 1
+    assert [job["job"] for job in jobs] == list(range(1, 257))
+    assert sum(job["users"] for job in jobs) == sum(users[f] for f in files)
+
+
+def test_fewer_accounts_than_jobs_is_one_job_each() -> None:
+    from reconciler.changed import ChangedAccount, shards
+
+    fleet = [ChangedAccount(s, f"accounts/{s}.yaml", "added") for s in ("b", "a")]
+    jobs = shards(fleet, 256, lambda f: 0)["include"]
+    assert [(j["name"], j["files"]) for j in jobs] == [
+        ("1/2 a", "accounts/a.yaml"), ("2/2 b", "accounts/b.yaml")]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--max-jobs", "257", "--format", "json"], "257 is not in the range 1<=x<=256"),
+    (["--max-jobs", "0", "--format", "json"], "0 is not in the range 1<=x<=256"),
+    (["--max-jobs", "4"], "--max-jobs groups a GitHub matrix: use it with --format json"),
+])
+def test_cli_max_jobs_outside_githubs_limit_or_without_json_is_refused(
+    repo: Repo, args: list[str], message: str
+) -> None:
+    code, out, err = run("--base", "main", *args)
+    assert (code, out) == (1, "")
+    assert message in err

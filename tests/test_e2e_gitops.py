@@ -113,17 +113,17 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
     changed = r.run(workflow_script(apply_wf, "changed", "Changed accounts"), {"BEFORE": first})
     assert changed.returncode == 0, changed.stderr
     matrix = json.loads(r.outputs()["matrix"])
-    assert matrix == {"include": [{"account": "partner-internal", "file": INTERNAL_FILE},
-                                  {"account": "vertical-demo", "file": ACCOUNT_FILE}]}
+    assert [(j["accounts"], j["files"]) for j in matrix["include"]] == [
+        ("partner-internal", INTERNAL_FILE), ("vertical-demo", ACCOUNT_FILE)]
 
     results: dict[str, tuple[str, str, str]] = {}
-    for entry in matrix["include"]:  # one job per account
+    for entry in matrix["include"]:  # one job per shard (here one account each)
         r.summary.write_text("")
         applied = r.run(action, action_env_for(step(apply_wf, "apply", "Apply"),
-                                               PATHS=entry["file"]))
+                                               PATHS=entry["files"]))
         assert applied.returncode == 0, applied.stdout + applied.stderr  # never red for 3
-        results[entry["account"]] = (r.outputs()["exit-code"], applied.stdout,
-                                     r.summary.read_text())
+        results[entry["accounts"]] = (r.outputs()["exit-code"], applied.stdout,
+                                      r.summary.read_text())
     assert results["vertical-demo"][0] == "0", results["vertical-demo"][1]
     code, log, summary = results["partner-internal"]
     assert code == "3", log
@@ -139,7 +139,8 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
                                                                   "", 0],
                      "issue create": ["", "", 0], "issue edit": ["", "", 0],
                      "issue close": ["", "", 0]}}
-    nightly = r.run(drift_script, {"RUN_URL": "https://example.test/run/1"})
+    every = "\n".join(sorted(str(p.relative_to(root)) for p in (root / "accounts").glob("*.yaml")))
+    nightly = r.run(drift_script, {"RUN_URL": "https://example.test/run/1", "FILES": every})
     assert nightly.returncode == 0, nightly.stdout + nightly.stderr
     gh_calls = r.calls("gh")
     assert ["issue", "close", "3", "--comment",
@@ -153,7 +154,7 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
     assert r.run(adhoc("reconciler sandbox reset\n"), {}).returncode == 0
     r.log.unlink()
     r.spec["gh"]["issue list"] = ["", "", 0]
-    nightly = r.run(drift_script, {"RUN_URL": "https://example.test/run/2"})
+    nightly = r.run(drift_script, {"RUN_URL": "https://example.test/run/2", "FILES": every})
     assert ["issue", "create", "--title", "Drift: vertical-demo", "--label", "drift",
             "--body-file", "drift/vertical-demo.md"] in r.calls("gh"), nightly.stdout
     report = (root / "drift" / "vertical-demo.md").read_text()

@@ -125,28 +125,63 @@ def test_plan_comments_once_and_fails_only_after_commenting() -> None:
     assert checkout["with"] == {"fetch-depth": 0}
 
 
-def test_apply_is_one_job_per_account_behind_an_environment_never_cancelled() -> None:
+def test_apply_shards_the_changed_accounts_behind_an_environment_one_run_at_a_time() -> None:
     apply = load(WORKFLOWS / "apply.yml")
     assert apply["on"] == {"push": {"branches": ["main"], "paths": PATHS}}
+    # one run at a time, never cancelled while running (a newer push replaces a *pending*
+    # run: hence the base below is the last successful apply, docs/ci.md)
+    assert apply["concurrency"] == {"group": "reconciler-apply", "cancel-in-progress": False}
+    assert apply["jobs"]["changed"]["permissions"] == {"contents": "read", "actions": "read"}
     changed = step(apply, "changed", "Changed accounts")
-    assert changed["env"] == {"BEFORE": "${{ github.event.before }}"}
+    assert changed["env"] == {"BEFORE": "${{ github.event.before }}",
+                              "GH_TOKEN": "${{ github.token }}"}
+    assert "--format json --max-jobs 256" in changed["run"]
     job = apply["jobs"]["apply"]
     assert job["needs"] == "changed"
     assert job["if"] == "fromJSON(needs.changed.outputs.matrix).include[0] != null"
     assert job["environment"] == "production"
-    assert job["concurrency"] == {"group": "reconciler-apply-${{ matrix.account }}",
-                                  "cancel-in-progress": False}
+    assert "concurrency" not in job  # leases in the state store keep one writer per account
     assert job["strategy"] == {"fail-fast": False,
                                "matrix": "${{ fromJSON(needs.changed.outputs.matrix) }}"}
+    assert job["env"]["RECONCILER_STATE_URL"] == "${{ vars.RECONCILER_STATE_URL }}"
     assert step(apply, "apply", "Apply")["with"] == {
-        "command": "apply", "paths": "${{ matrix.file }}", "extra-args": "--auto-approve",
-        "summary": "true"}
-    # the runner's disk goes with the job: the journal (`reconciler history`) is kept
+        "command": "apply", "paths": "${{ matrix.files }}",
+        "extra-args": "--auto-approve --lock-timeout 10m", "summary": "true"}
+    # without the shared store the runner's disk goes with the job: keep the journal
     journal = step(apply, "apply", "Keep the apply journal")
     assert journal["if"] == "always()"
     assert journal["uses"].startswith("actions/upload-artifact@")
     assert journal["with"]["path"] == ".reconciler/state.db"
-    assert journal["with"]["name"] == "journal-${{ matrix.account }}"
+    assert journal["with"]["name"] == "journal-${{ matrix.job }}"
+
+
+@pytest.mark.parametrize(("last_success", "base"), [
+    ("feedc0de\n", "feedc0de"),  # a pending run GitHub replaced left its accounts to us
+    ("", "0123abc"),  # no successful apply yet: the push's own before
+])
+def test_apply_changed_since_the_last_successful_apply(
+    tmp_path: Path, last_success: str, base: str
+) -> None:
+    r = Runner(tmp_path)
+    matrix = '{"include":[]}'
+    r.spec = {"gh": {"run list": [last_success, "", 0]},
+              "reconciler": {f"changed --base {base}": ["", "", 0],
+                             f"changed --base {base} --format json --max-jobs 256":
+                                 [matrix + "\n", "", 0]}}
+    script = workflow_script(load(WORKFLOWS / "apply.yml"), "changed", "Changed accounts")
+    result = r.run(script, {"BEFORE": "0123abc"})
+    assert result.returncode == 0, result.stderr
+    assert r.outputs()["matrix"] == matrix
+
+
+def test_drift_shards_the_fleet_and_each_job_checks_its_files() -> None:
+    drift = load(WORKFLOWS / "drift.yml")
+    shards = step(drift, "shards", "Shards")
+    assert "reconciler changed --all --format json --max-jobs 64" in shards["run"]
+    job = drift["jobs"]["drift"]
+    assert job["strategy"] == {"fail-fast": False,
+                               "matrix": "${{ fromJSON(needs.shards.outputs.matrix) }}"}
+    assert step(drift, "drift", "Drift issues")["env"]["FILES"] == "${{ matrix.files }}"
 
 
 def test_drift_runs_nightly_and_by_hand_and_may_write_issues() -> None:
@@ -360,8 +395,12 @@ def test_drift_opens_updates_and_closes_one_issue_per_account(tmp_path: Path) ->
             "issue close": ["", "", 0],
         },
     }
-    result = r.run(DRIFT_SCRIPT, {"RUN_URL": "https://github.com/o/r/actions/runs/5"})
+    files = "\n".join(f"accounts/{a}.yaml" for a in ("alpha", "bravo", "charlie", "delta", "echo"))
+    result = r.run(DRIFT_SCRIPT, {"RUN_URL": "https://github.com/o/r/actions/runs/5",
+                                  "FILES": files})
     assert result.returncode == 1  # echo's error fails the job, after every other account
+    # the job's own accounts (its shard of the matrix), each file one argument
+    assert r.calls("reconciler")[0] == ["changed", "--all", "--", *files.split("\n")]
     assert "::error::reconciler drift accounts/echo.yaml exited 1" in result.stdout
     assert r.calls("gh")[2:] == [
         ["issue", "create", "--title", "Drift: alpha", "--label", "drift",
@@ -383,7 +422,7 @@ def test_drift_without_drift_or_issues_touches_nothing(tmp_path: Path) -> None:
                              "drift --format markdown -- accounts/alpha.yaml": [
                                  "no drift\n", "", 0]},
               "gh": {"label create": ["", "", 0], "issue list": ["", "", 0]}}
-    result = r.run(DRIFT_SCRIPT, {"RUN_URL": "u"})
+    result = r.run(DRIFT_SCRIPT, {"RUN_URL": "u", "FILES": "accounts/alpha.yaml"})
     assert result.returncode == 0
     assert [c[:2] for c in r.calls("gh")] == [["label", "create"], ["issue", "list"]]
 

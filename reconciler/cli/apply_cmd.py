@@ -23,7 +23,6 @@ from reconciler.model import ActualAccount
 from reconciler.money import ZERO, fmt, signed
 from reconciler.plan import AccountPlan, Plan
 from reconciler.planner import PlanOptions
-from reconciler.portal.apply import write_runbooks
 from reconciler.progress import make_progress, report_lines
 from reconciler.provider import Provider
 from reconciler.render import render
@@ -209,19 +208,10 @@ def apply(
             assert saved is not None
             plan = saved
             _refuse_blocked(plan)
-        # kind: portal accounts get a runbook instead (reconciler/portal/apply.py)
-        plan, runbooks = write_runbooks(plan, providers, check_stale=saved is not None)
-        report = applier.apply(plan, providers, replan=planner) if plan.accounts else None
-    if report is not None:
-        for line in report_lines(report):
-            click.echo(line, out)
-    for book in runbooks:
-        click.echo(f"{book.account}: nothing applied; a person follows the runbook, then "
-                   "downloads the exports again:", out)
-        for path in book.paths:
-            click.echo(f"  {path}", out)
-    code = report.exit_code if report is not None else ExitCode.OK
-    return int(ExitCode.WAITING if runbooks and code == ExitCode.OK else code)
+        report = applier.apply(plan, providers, replan=planner)
+    for line in report_lines(report):
+        click.echo(line, out)
+    return int(report.exit_code)
 
 
 def _load_saved(path: str, account: str | None) -> Plan:

@@ -7,7 +7,15 @@ import os
 
 import click
 
-from reconciler.changed import ChangedAccount, all_accounts, changed_accounts, matrix
+from reconciler.changed import (
+    GITHUB_MAX_JOBS,
+    ChangedAccount,
+    all_accounts,
+    changed_accounts,
+    count_users,
+    matrix,
+    shards,
+)
 from reconciler.cli.options import config_option, format_option, paths_argument
 from reconciler.config import DEFAULT_PRICEBOOK, load_config
 from reconciler.errors import ExitCode, ReconcilerError
@@ -18,11 +26,17 @@ from reconciler.errors import ExitCode, ReconcilerError
               help="Compare with this git ref (branch, tag or commit).")
 @click.option("--all", "every", is_flag=True,
               help="List every account instead (no git needed): e.g. a nightly drift job.")
+@click.option(
+    "--max-jobs", type=click.IntRange(1, GITHUB_MAX_JOBS), default=None, metavar="N",
+    help="With --format json: group the accounts into at most N jobs (GitHub allows 256), "
+    "balanced by number of users; each job names its files.",
+)
 @paths_argument
 @config_option
 @format_option("text", "json", "files")
 def changed(
-    base: str | None, every: bool, paths: tuple[str, ...], config_path: str, fmt: str
+    base: str | None, every: bool, max_jobs: int | None, paths: tuple[str, ...],
+    config_path: str, fmt: str,
 ) -> ExitCode:
     """List the accounts whose files changed since REF.
 
@@ -34,7 +48,9 @@ def changed(
     \b
     Formats:
       text   account, file and why, one per line (deleted files too)
-      json   a GitHub Actions matrix: {"include": [{"account": ..., "file": ...}]}
+      json   a GitHub Actions matrix: {"include": [{"account": ..., "file": ...}]};
+             with --max-jobs N at most N jobs: {"include": [{"job": 1, "name": ...,
+             "accounts": "a b", "files": "accounts/a.yaml\\naccounts/b.yaml", "users": 57}]}
       files  the account files to plan, one per line (none: nothing to plan;
              plan without PATHS would plan every account)
 
@@ -43,15 +59,20 @@ def changed(
       reconciler changed --base origin/main
       reconciler changed --base origin/main --format files
       reconciler changed --base "$BEFORE" --format json   # strategy.matrix: fromJSON(...)
+      reconciler changed --all --format json --max-jobs 256
     """
     if every == (base is not None):
         raise click.UsageError("give either --base REF or --all")
+    if max_jobs is not None and fmt != "json":
+        raise click.UsageError("--max-jobs groups a GitHub matrix: use it with --format json")
     roots = paths or ("accounts",)
     if base is None:
         found = all_accounts(roots)
     else:
         found = changed_accounts(base, roots, shared_files=(config_path, _pricebook(config_path)))
-    if fmt == "json":
+    if fmt == "json" and max_jobs is not None:
+        click.echo(json.dumps(shards(found, max_jobs, count_users), separators=(",", ":")))
+    elif fmt == "json":
         click.echo(json.dumps(matrix(found), separators=(",", ":")))
     elif fmt == "files":
         for c in found:

@@ -23,7 +23,6 @@ from typing import Any
 
 from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount, ActualUser, ChangeOrder, Licence, Site
-from reconciler.platforms.ipecs import runbook
 from reconciler.platforms.ipecs.catalog import DEFAULT_EXTENSIONS, PLATFORM
 from reconciler.portal.spec import Portal, ReadContext, lookup, unique_extensions
 from reconciler.portal.table import Column, Row, Sheet
@@ -199,5 +198,4 @@ def export(actual: ActualAccount, catalog: Catalog) -> Mapping[str, list[dict[st
 
 
 PORTAL = Portal(sheets=(USERS, ORDERS, LICENCES), read=read, export=export,
-                name="iPECS Customer Manager and Reseller Portal",
-                instructions=runbook.instructions)
+                name="iPECS Customer Manager and Reseller Portal")
