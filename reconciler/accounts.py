@@ -24,7 +24,7 @@ from typing import Any
 from reconciler.catalog import did_you_mean
 from reconciler.config import Config
 from reconciler.errors import InputError, ValidationFailed
-from reconciler.filenames import file_name_error
+from reconciler.filenames import file_name_error, outside_repository_error
 from reconciler.model import DesiredAccount, DesiredUser, Mark, Policy, Site
 from reconciler.platforms import PLATFORMS
 from reconciler.schema import check, sorted_errors, with_yaml_errors
@@ -202,6 +202,10 @@ def _discover(paths: Sequence[str]) -> tuple[list[_Source], list[InputError]]:
             errors.append(InputError("no such file or directory", file=arg))
             continue
         for p, name in candidates:
+            outside = outside_repository_error(p, name)
+            if outside is not None:  # never read: its lines would be echoed in errors
+                errors.append(outside)
+                continue
             key = p.resolve()
             if key not in seen:
                 seen.add(key)

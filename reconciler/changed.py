@@ -25,7 +25,7 @@ from typing import Any
 
 from reconciler.accounts import discover
 from reconciler.errors import InputError, ReconcilerError, ValidationFailed
-from reconciler.filenames import file_name_error
+from reconciler.filenames import file_name_error, outside_repository_error
 from reconciler.yamlload import loads_yaml
 
 #: What GitHub sends as ``github.event.before`` for the first push of a branch: there is
@@ -79,8 +79,10 @@ def changed_accounts(
         elif _is_account_file(path, roots):
             touched[path] = status
 
-    refused = [e for e in (file_name_error(p.relative_to(top).as_posix(), _relative(p, here))
-                           for p in sorted(touched)) if e is not None]
+    refused = [e for p in sorted(touched) for e in (
+        file_name_error(p.relative_to(top).as_posix(), _relative(p, here)),
+        None if touched[p] == "D" else outside_repository_error(p, _relative(p, here)),
+    ) if e is not None]
     if refused:  # such a name must never reach a CI matrix or a command line
         raise ValidationFailed(refused)
     found: dict[Path, ChangedAccount] = {}

@@ -58,23 +58,30 @@ class Config:
         :class:`~reconciler.errors.ConfigError` for a role the platform does not have:
         found now, a typo would surface only later as a puzzling permission error."""
         from reconciler.catalog import did_you_mean
+        from reconciler.envvars import env_value
         from reconciler.errors import ConfigError
         from reconciler.platforms import get
 
         known = get(platform)
         opts = self.provider(platform).options
-        source, role = "role", str(opts.get("role", known.default_role or ""))
         role_env = str(opts["role_env"]) if "role_env" in opts else None
-        if known.role_env and os.environ.get(known.role_env):
-            source, role = known.role_env, os.environ[known.role_env]
-        elif role_env and os.environ.get(role_env):
-            source, role = role_env, os.environ[role_env]
+        from_env = (env_value(known.role_env) if known.role_env else None) or (
+            env_value(role_env) if role_env else None)
+        if from_env is not None:
+            # a variable may hold anything, a token too: name it, never quote its value
+            if from_env.reveal() not in known.roles:
+                raise ConfigError(
+                    f"{from_env.name}: this environment variable does not hold a "
+                    f"{known.role_noun}; expected one of: {', '.join(known.roles)} "
+                    "(its value is not shown)")
+            return from_env.reveal()
+        role = str(opts.get("role", known.default_role or ""))
         if role not in known.roles:
             roles = known.roles
             hint = did_you_mean(role, roles) or f"; expected one of: {', '.join(roles)}"
-            # the config file's own role is checked by the schema: this names the variable
-            where = source if source != "role" else f"providers.{platform}.role"
-            raise ConfigError(f'{where}: unknown {known.role_noun} "{role}"{hint}')
+            # the config file's own role is checked by the schema
+            raise ConfigError(f'providers.{platform}.role: unknown {known.role_noun} '
+                              f'"{role}"{hint}')
         return role
 
 

@@ -89,6 +89,15 @@ class TransientError(ReconcilerError):
     retry_after: float | None = None
 
 
+class OutputError(ReconcilerError):
+    """Standard output, standard error or an output file could not be written."""
+
+    def __init__(self, message: str, stream: object | None = None) -> None:
+        super().__init__(message)
+        #: the stream that failed (reconciler.cli.output), None for a file
+        self.stream = stream
+
+
 class StalePlan(ReconcilerError):
     pass
 

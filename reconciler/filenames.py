@@ -1,17 +1,29 @@
-"""Which account file names reconciler accepts.
+"""Which account files reconciler accepts, before it reads a byte of them.
 
-A file name reaches shell scripts and command lines in CI (a matrix entry, a step's
+Names. A file name reaches shell scripts and command lines in CI (a matrix entry, a step's
 ``paths``); a name such as ``a.yaml --force`` or ``$(curl ...).yaml`` must never get that
 far. So account file names are plain: letters, digits, ``.``, ``_``, ``-`` and ``/``, not
 starting with ``-`` (assumed: stricter than any file system, as wide as a slug-named file
 needs). ``validate`` and ``changed`` refuse anything else, naming the file escaped.
+
+Symbolic links. A pull request can add ``accounts/x.yaml -> /etc/shadow``; reading it
+would echo its lines as unknown field names. An account file reached through a symbolic
+link (the file or a directory on its path) must resolve to a file inside the repository,
+else it is refused without being read. The repository (assumed) is the nearest directory
+above the path as written (links not followed) that holds ``.git``; outside git, the
+current directory when the path is under it (where reconciler.yaml is looked for), else
+the directory the path names.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from functools import lru_cache
+from pathlib import Path
 
 from reconciler.errors import InputError
+from reconciler.escape import terminal
 
 _ALLOWED = re.compile(r"[A-Za-z0-9._/-]*")
 _RULE = ('account file names may hold only letters, digits, ".", "_", "-" and "/", '
@@ -44,3 +56,31 @@ def _show(ch: str) -> str:
     if ch.isprintable():
         return f'"{ch}"'
     return f"U+{ord(ch):04X}"
+
+
+def outside_repository_error(path: Path, shown: str) -> InputError | None:
+    """An error naming ``shown`` when ``path`` goes through a symbolic link to a file
+    outside its repository (see the module doc); None when it is fine to read."""
+    absolute = os.path.abspath(path)
+    real = os.path.realpath(absolute)
+    if real == absolute:  # no link on the way: nothing to check
+        return None
+    root = os.path.realpath(_repository(os.path.dirname(absolute), os.path.abspath(os.getcwd())))
+    if os.path.commonpath([root, real]) == root:
+        return None
+    return InputError(
+        f"a symbolic link to {terminal(real)}, outside the repository ({terminal(root)}): "
+        "refused without reading it; account files live in the repository",
+        file=shown,
+    )
+
+
+@lru_cache(maxsize=256)
+def _repository(directory: str, cwd: str) -> str:
+    here = Path(directory)
+    for candidate in (here, *here.parents):
+        if os.path.lexists(candidate / ".git"):
+            return str(candidate)
+    if os.path.commonpath([cwd, directory]) == cwd:
+        return cwd
+    return directory

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import IO, Any, NoReturn
 from reconciler.errors import InputError
 from reconciler.model import Mark
 from reconciler.money import fmt
+from reconciler.outfile import write_file
 from reconciler.plan import ACTIONS, FORMAT_VERSION, MODES, AccountPlan, Cost, Plan, Step, Verdict
 from reconciler.platforms import PLATFORMS
 
@@ -121,16 +121,9 @@ def dump_plan(plan: Plan, fh: IO[str]) -> None:
 
 
 def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
-    """Write the plan to ``path`` atomically (a reader never sees half a plan)."""
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            dump_plan(plan, fh)
-        os.replace(tmp, target)
-    except OSError as e:
-        raise PlanFileError(f"cannot write the plan: {e.strerror or e}", file=str(path)) from e
+    """Write the plan to ``path`` atomically (a reader never sees half a plan); only a
+    regular file (reconciler.outfile)."""
+    write_file(path, lambda fh: dump_plan(plan, fh))
 
 
 # --------------------------------------------------------------------------- from JSON

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import getpass
-import os
 import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from reconciler.envvars import env_value
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,9 @@ class RunInfo:
 
 def current_actor() -> str:
     """The GitHub user in Actions, else the OS user."""
-    actor = os.environ.get("GITHUB_ACTOR")
-    if actor:
-        return actor
+    actor = env_value("GITHUB_ACTOR")
+    if actor is not None:
+        return actor.reveal()  # who ran it, recorded and shown by design (history)
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers
@@ -53,7 +54,8 @@ def git_commit(path: Path | str) -> str | None:
 
 def ci_run_url() -> str:
     """This GitHub Actions run's URL (stamped on the leases it holds), else ""."""
-    server = os.environ.get("GITHUB_SERVER_URL", "")
-    repo = os.environ.get("GITHUB_REPOSITORY", "")
-    run = os.environ.get("GITHUB_RUN_ID", "")
+    # GitHub's own run coordinates, shown by design (a lease names the run holding it)
+    server, repo, run = (v.reveal() if v is not None else "" for v in (
+        env_value("GITHUB_SERVER_URL"), env_value("GITHUB_REPOSITORY"),
+        env_value("GITHUB_RUN_ID")))
     return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else ""

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.envvars import env_value
 from reconciler.errors import LockHeld, ReconcilerError
 from reconciler.runinfo import ci_run_url
 
@@ -277,7 +278,7 @@ class StateStore(ABC):
             since="",
             token=uuid.uuid4().hex,
             run_url=ci_run_url(),
-            git_commit=os.environ.get("GITHUB_SHA", ""),
+            git_commit=_github_sha(),
         )
         waited = False
         while True:
@@ -449,3 +450,9 @@ def _is_dead_local(lock: LockInfo) -> bool:
     except OSError:  # PermissionError: alive, owned by another user
         return False
     return False
+
+
+def _github_sha() -> str:
+    """The commit a GitHub Actions run is for (recorded with a lease), else ""."""
+    sha = env_value("GITHUB_SHA")
+    return sha.reveal() if sha is not None else ""

@@ -41,16 +41,16 @@ def test_parse_a_full_spec() -> None:
         ("lost_response=often", "lost_response must be a probability between 0 and 1"),
         ("crash_after=0", "crash_after must be a whole number of at least 1"),
         ("seed=-1", "seed must be a whole number of at least 0"),
-        ("flaky=0.1", 'unknown fault "flaky" (known: transient, lost_response, crash_after, '
-                      'seed, latency, http429, http503, drop_after_commit, slow)'),
-        ("transient", '"transient" is not KEY=VALUE'),
+        ("flaky=0.1", "part 1 is not a known fault (known: transient, lost_response, "
+                      "crash_after, seed, latency, http429, http503, drop_after_commit, slow)"),
+        ("seed=1,transient", "part 2 is not KEY=VALUE"),
         ("seed=1,seed=2", '"seed" given twice'),
     ],
 )
 def test_a_bad_spec_is_one_line(text: str, message: str) -> None:
     with pytest.raises(ReconcilerError) as e:
         parse_faults(text)
-    assert str(e.value) == f"{FAULTS_ENV}={text!r}: {message}"
+    assert str(e.value) == f"{FAULTS_ENV}: {message}"  # the value itself is never shown
 
 
 def test_a_bad_spec_in_the_environment_fails_the_cli_with_one_line(
@@ -64,7 +64,7 @@ def test_a_bad_spec_in_the_environment_fails_the_cli_with_one_line(
     monkeypatch.setenv(FAULTS_ENV, "transient=lots")
     result = CliRunner().invoke(cli, ["sandbox", "show"])
     assert result.exit_code == 1
-    assert result.output == (f"error: {FAULTS_ENV}='transient=lots': transient must be a "
+    assert result.output == (f"error: {FAULTS_ENV}: transient must be a "
                              "probability between 0 and 1\n")
 
 

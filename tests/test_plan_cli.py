@@ -110,7 +110,8 @@ def test_plan_o_that_cannot_be_written_is_one_line(
     (tmp_path / "plans").write_text("a file where a directory should be")
     result = runner.invoke(cli, ["plan", "-o", str(tmp_path / "plans" / "plan.json")])
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{tmp_path / 'plans' / 'plan.json'}: cannot write the plan: ")
+    target = tmp_path / "plans" / "plan.json"
+    assert result.stderr == f"error: cannot write {target} (Not a directory)\n"
     assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
 
 

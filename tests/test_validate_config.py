@@ -143,8 +143,9 @@ def test_an_unknown_mitel_role_from_the_environment_is_one_line(
     result = CliRunner().invoke(cli, ["sandbox", "show"])
     assert (result.exit_code, result.output) == (
         1,
-        'error: RECONCILER_MITEL_ROLE: unknown Mitel Connect role "phone-manger" '
-        '(did you mean "phone-manager"?)\n',
+        "error: RECONCILER_MITEL_ROLE: this environment variable does not hold a Mitel "
+        "Connect role; expected one of: decision-maker, phone-manager, billing-contact, "
+        "technical-contact, emergency-contact (its value is not shown)\n",
     )
     assert not (here / ".reconciler").exists()
 
@@ -161,6 +162,7 @@ def test_an_unknown_mitel_role_from_role_env_lists_the_roles(
     with pytest.raises(ConfigError) as info:
         config.role("mitel-connect")
     assert str(info.value) == (
-        'MY_ROLE: unknown Mitel Connect role "bogus"; expected one of: decision-maker, '
-        "phone-manager, billing-contact, technical-contact, emergency-contact"
+        "MY_ROLE: this environment variable does not hold a Mitel Connect role; expected one "
+        "of: decision-maker, phone-manager, billing-contact, technical-contact, "
+        "emergency-contact (its value is not shown)"
     )

@@ -11,9 +11,11 @@ from typing import Any
 import click
 
 from reconciler import __version__
-from reconciler.cli.output import OutputError, guarded_streams
+from reconciler.cli.output import guarded_streams
+from reconciler.envvars import env_value
 from reconciler.errors import (
     ExitCode,
+    OutputError,
     ReconcilerError,
     ValidationFailed,
     exit_code_for,
@@ -66,7 +68,7 @@ class ReconcilerGroup(click.Group):
             _silence(sys.stdout)
             return int(ExitCode.ERROR), None
         except Exception as e:  # a bug: still no traceback unless asked for
-            if os.environ.get("RECONCILER_DEBUG"):
+            if env_value("RECONCILER_DEBUG") is not None:
                 raise
             _report(sys.stderr, f"internal error: {type(e).__name__}: {terminal(str(e))} "
                                 "(set RECONCILER_DEBUG=1 for a traceback)")

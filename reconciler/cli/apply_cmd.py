@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -17,6 +16,7 @@ import click
 from reconciler.apply import Applier, ApplySettings
 from reconciler.catalog import did_you_mean
 from reconciler.config import Config
+from reconciler.envvars import env_flag
 from reconciler.errors import ExitCode, InputError, ReconcilerError
 from reconciler.escape import terminal
 from reconciler.model import ActualAccount
@@ -54,7 +54,7 @@ def use_color_on(out: TextIO, color: bool | None) -> bool:
     if color is not None:
         return color
     isatty = getattr(out, "isatty", None)
-    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
+    return bool(isatty and isatty()) and not env_flag("NO_COLOR")
 
 
 def stdin_is_tty() -> bool:

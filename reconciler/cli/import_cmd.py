@@ -9,6 +9,7 @@ import click
 from reconciler.cli.options import config_option
 from reconciler.errors import ReconcilerError
 from reconciler.escape import terminal
+from reconciler.outfile import write_text
 from reconciler.platforms import PLATFORMS
 
 
@@ -45,12 +46,7 @@ def import_command(platform: str, external_id: str, output: Path | None, force: 
         return
     if output.exists() and not force:
         raise ReconcilerError(f"{output} exists: choose another -o or add --force")
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        # "(reason)", not ": reason": a line starting "x.yaml:" reads as located
-        raise ReconcilerError(f"cannot write {output} ({e.strerror or e})") from e
+    write_text(output, text)  # a regular file only, atomically; one line if it fails
     click.echo(f"wrote {terminal(str(output))}", err=True)
 
 

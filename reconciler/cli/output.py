@@ -19,18 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import OutputError
 from reconciler.escape import guard_line, workflow_command_message, workflow_command_property
 
 _LINES = re.compile(r"[^\n]*\n|[^\n]+")  # lines as a runner reads them: "\n" ends one
-
-
-class OutputError(ReconcilerError):
-    """Standard output, standard error or an output file could not be written."""
-
-    def __init__(self, message: str, stream: GuardedStream | None = None) -> None:
-        super().__init__(message)
-        self.stream = stream
 
 
 class GuardedStream(io.TextIOBase):

@@ -7,13 +7,13 @@ codes: a blocking verdict exits 1 *after* the plan is printed, so a reviewer see
 from __future__ import annotations
 
 import io
-import os
 import sys
 from collections.abc import Sequence
 
 import click
 
 from reconciler.cli.options import account_option, config_option, format_option, paths_argument
+from reconciler.envvars import env_flag
 from reconciler.errors import ExitCode
 from reconciler.escape import terminal
 from reconciler.plan import Plan
@@ -56,7 +56,7 @@ def build_plan(
 def _use_color(color: bool | None) -> bool:
     if color is not None:
         return color
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return sys.stdout.isatty() and not env_flag("NO_COLOR")
 
 
 base_ref_option = click.option(
@@ -121,7 +121,7 @@ def plan_exit_code(plan: Plan, *, detailed: bool = False) -> ExitCode:
     "-o",
     "--out",
     "out",
-    type=click.Path(dir_okay=False, path_type=str),
+    type=click.Path(path_type=str),  # checked where it is written (reconciler.outfile)
     default=None,
     help="Also save the plan as JSON (whatever --format prints) for show and apply.",
 )

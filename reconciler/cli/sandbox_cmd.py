@@ -165,12 +165,12 @@ def serve_command(host: str, port: int, token_env: str, config_path: str) -> Non
       RECONCILER_SANDBOX_TOKEN=s3cret reconciler sandbox serve --port 8765
       RECONCILER_SANDBOX_FAULTS=latency=100,http429=0.1 reconciler sandbox serve --port 0
     """
-    import os
-
+    from reconciler.envvars import env_value
     from reconciler.sandbox.faults import FaultInjector
     from reconciler.sandbox.serve import serve
 
-    token = os.environ.get(token_env, "")
+    value = env_value(token_env)  # a secret: checked on each request, never printed
+    token = value.reveal() if value is not None else ""
     if not token:
         raise ReconcilerError(
             f"--token-env {token_env}: set that environment variable to the token clients "

@@ -16,7 +16,6 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import os
 import ssl
 import threading
 import time
@@ -30,6 +29,7 @@ import httpx
 
 from reconciler import __version__
 from reconciler.config import Config
+from reconciler.envvars import env_value
 from reconciler.errors import (
     ConfigError,
     PermissionDenied,
@@ -314,9 +314,10 @@ def http_provider(platform: str, config: Config) -> Provider:
     token_env = opts.get("token_env")
     if not isinstance(token_env, str) or not token_env:
         raise bad("token_env: a kind: http provider needs the variable holding its token")
-    token = os.environ.get(token_env, "")
-    if not token:
+    value = env_value(token_env)  # a secret: sent in a header, never printed
+    if value is None:
         raise bad(f"token_env: the environment variable {token_env} is not set")
+    token = value.reveal()
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         log.warning("%s.url is plain http to %s: the token travels unencrypted", where,
                     parts.hostname)

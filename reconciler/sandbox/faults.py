@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from reconciler.envvars import env_value
 from reconciler.errors import ReconcilerError, TransientError
 
 FAULTS_ENV = "RECONCILER_SANDBOX_FAULTS"
@@ -62,16 +63,18 @@ def parse_faults(text: str | None) -> FaultSpec:
     if not text or not text.strip():
         return FaultSpec()
     values: dict[str, str] = {}
-    for part in text.split(","):
+    # a message names the variable and a part by its position, never quotes the value:
+    # whatever the variable holds is not printed (reconciler.envvars)
+    for n, part in enumerate(text.split(","), start=1):
         part = part.strip()
         if not part:
             continue
         key, sep, value = part.partition("=")
         key, value = key.strip(), value.strip()
         if not sep or not value:
-            raise _bad(text, f'"{part}" is not KEY=VALUE')
+            raise _bad(text, f"part {n} is not KEY=VALUE")
         if key not in _KEYS:
-            raise _bad(text, f'unknown fault "{key}" (known: {", ".join(_KEYS)})')
+            raise _bad(text, f"part {n} is not a known fault (known: {', '.join(_KEYS)})")
         if key in values:
             raise _bad(text, f'"{key}" given twice')
         values[key] = value
@@ -110,7 +113,8 @@ def _count(text: str, values: Mapping[str, str], key: str, *, minimum: int) -> i
 
 
 def _bad(text: str, why: str) -> ReconcilerError:
-    return ReconcilerError(f"{FAULTS_ENV}={text!r}: {why}")
+    del text  # never shown: the variable's value may be anything
+    return ReconcilerError(f"{FAULTS_ENV}: {why}")
 
 
 @dataclass
@@ -142,8 +146,8 @@ class FaultInjector:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> FaultInjector:
-        env = os.environ if environ is None else environ
-        return cls(parse_faults(env.get(FAULTS_ENV)))
+        spec = env_value(FAULTS_ENV, environ)
+        return cls(parse_faults(spec.reveal() if spec is not None else None))
 
     def before(self, what: str) -> None:
         """Called before a read or a write does anything."""

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from reconciler.config import Config
+from reconciler.envvars import env_value
 from reconciler.errors import ConfigError
 from reconciler.state import StateStore
 
@@ -15,7 +15,8 @@ STATE_URL_ENV = "RECONCILER_STATE_URL"
 
 
 def state_url(config: Config) -> str | None:
-    return os.environ.get(STATE_URL_ENV) or config.state_url
+    url = env_value(STATE_URL_ENV)  # a secret: used, never printed
+    return url.reveal() if url is not None else config.state_url
 
 
 def sqlite_path(config: Config) -> Path:
@@ -48,10 +49,10 @@ def _password(config: Config) -> str | None:
     name = config.state_password_env
     if not name:
         return None
-    value = os.environ.get(name)
-    if not value:
+    value = env_value(name)
+    if value is None:
         raise ConfigError(
             f"state.password_env names the environment variable {name}, which is not set",
             file=config.source,
         )
-    return value
+    return value.reveal()

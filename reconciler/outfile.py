@@ -1,0 +1,75 @@
+"""Writing an output file (``plan -o``, ``import -o``, any command's file output): the one
+way the CLI writes a file the user names.
+
+- Only a regular file is written: a path that exists and is a device (``/dev/full``,
+  ``/dev/sda``), a directory, a FIFO or a socket is refused, never replaced.
+- Atomic: the text goes to a temporary file beside the target, flushed to disk, then
+  renamed over it; a reader never sees half a file, and on any failure (disk full, an
+  interrupt, a bug in the writer) the temporary file is removed and the target is as it
+  was.
+- Every failure is one :class:`~reconciler.errors.OutputError` line:
+  ``cannot write PATH (reason)`` (exit 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from reconciler.errors import OutputError
+from reconciler.escape import terminal
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISFIFO, "a pipe"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def write_file(path: str | os.PathLike[str], write: Callable[[IO[str]], object]) -> None:
+    """Create or replace the regular file ``path`` with what ``write(fh)`` writes."""
+    target = Path(path)
+    shown = terminal(os.fspath(path))
+    try:
+        mode = os.stat(target).st_mode  # follows a symbolic link: what would be written
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise OutputError(f"cannot write {shown} ({e.strerror or e})") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = next((word for test, word in _KINDS if test(mode)), "not a regular file")
+        raise OutputError(f"cannot write {shown} (it is {kind}; -o writes only regular files)")
+    tmp: str | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # as open() would have made it, not mkstemp's 0600
+        os.replace(tmp, target)
+        tmp = None
+    except OSError as e:
+        raise OutputError(f"cannot write {shown} ({e.strerror or e})") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    write_file(path, lambda fh: fh.write(text))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
