@@ -32,6 +32,7 @@ from reconciler.progress import (
 )
 from reconciler.provider import Provider, StepOutcome
 from reconciler.retry import Clock, RetriesExhausted, RetryPolicy, Sleep, call_with_retry
+from reconciler.review import difference, mismatch
 from reconciler.runinfo import RunInfo, git_commit
 from reconciler.state import JournalEntry, Scope, StateStore
 from reconciler.steps import InvalidPlan, check_steps, new_key, step_digest
@@ -77,6 +78,8 @@ class Applier:
         self.sleep = sleep or time.sleep
         self.clock = clock or time.monotonic
         self.rng = rng or random.Random()
+        #: the digest of the saved plan being applied (journaled with each step)
+        self.plan_digest = ""
         self._commits: dict[str, str | None] = {}
 
     # ------------------------------------------------------------------ a whole plan
@@ -87,12 +90,19 @@ class Applier:
         providers: Callable[[str], Provider],
         *,
         replan: Replan | None = None,
+        plan_digest: str = "",
     ) -> ApplyReport:
-        """Lock every account that has steps, check none is stale, then apply each.
+        """Lock every account that has steps, check each is still the plan, then apply.
 
-        Nothing is written when any account is locked by another run or has changed since
-        the plan was made: :class:`LockHeld` / :class:`StalePlan` propagate.
+        With ``replan`` (the desired state at hand), each account is planned again from
+        the state read under its lock and must be the same plan (reconciler/review.py):
+        the plan made now is the one run. Without, the state must be the one the plan was
+        made from (its fingerprint). Nothing is written when any account is locked by
+        another run or is not the plan any more: :class:`LockHeld` / :class:`StalePlan`
+        propagate. ``plan_digest``: the saved plan's, journaled with every step, so that
+        applying it again says it was applied.
         """
+        self.plan_digest = plan_digest
         todo = [a for a in plan.accounts if a.steps]
         for account in todo:
             check_steps(account)
@@ -113,17 +123,38 @@ class Applier:
                 scope = Scope(account.platform, account.external_id)
                 lock = self.store.acquire(scope, account.account)
                 stack.callback(self.store.release, lock)
-            for account in todo:
-                actual = self.read(providers(account.platform), account.external_id)
-                if actual.fingerprint() != account.fingerprint:
-                    raise StalePlan(
-                        "plan is stale: the platform changed since the plan was made "
-                        f"(account {account.account}); run reconciler plan again"
-                    )
-            for account in todo:
+            runs = [self._confirm_plan(account, providers, replan) for account in todo]
+            for account, (run, note) in zip(todo, runs, strict=True):
                 provider = providers(account.platform)
-                reports.append(self.apply_account(account, provider, replan))
+                report = self.apply_account(run, provider, replan)
+                reports.append(replace(report, note=note))
         return ApplyReport(tuple(reports))
+
+    def _confirm_plan(
+        self, account: AccountPlan, providers: Callable[[str], Provider], replan: Replan | None
+    ) -> tuple[AccountPlan, str]:
+        """The plan to run for ``account`` now (under its lock), and a note for the report;
+        raises :class:`StalePlan` when the account is not the plan any more."""
+        actual = self.read(providers(account.platform), account.external_id)
+        stale = actual.fingerprint() != account.fingerprint
+        if replan is None:
+            if stale:
+                raise StalePlan(
+                    "plan is stale: the platform changed since the plan was made "
+                    f"(account {account.account}); run reconciler plan again"
+                )
+            return account, ""
+        fresh = replan(account.account, actual)
+        if not difference(account, fresh):
+            return fresh, ""
+        applied = self.store.applied(self.plan_digest, account.account)
+        if all(s.mode == "manual" for s in fresh.steps):
+            # nothing left to write: the platform is as this plan leaves it
+            if applied is not None:
+                return fresh, (f"plan already applied (run {applied.run_id} by "
+                               f"{applied.actor} at {applied.time}); nothing left to do")
+            return fresh, "already as this plan leaves it; nothing left to do"
+        raise mismatch(account, fresh, stale=stale, applied=applied)
 
     def apply_account(
         self,
@@ -375,5 +406,6 @@ class Applier:
                 git_commit=self._commits[plan.path],
                 actor=self.run.actor,
                 run_id=self.run.run_id,
+                plan=self.plan_digest,
             )
         )

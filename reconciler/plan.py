@@ -15,7 +15,9 @@ from typing import Any
 
 from reconciler.money import ZERO, fmt
 
-FORMAT_VERSION = 1
+#: 2: a plan carries its own ``digest``, the ``options`` it was made with and, per account,
+#: the ``source`` it was made from (digests of the files, the commit)
+FORMAT_VERSION = 2
 
 ACTIONS = (
     "create_user",
@@ -117,6 +119,9 @@ class AccountPlan:
     #: what the platform changed by itself that no step can undo (an expired trial), in
     #: words for the reviewer; ``drift`` reports these besides the steps
     drift: tuple[str, ...] = ()
+    #: the desired state the plan was made from: digests of the account file, reconciler.yaml
+    #: and the price book (None: there was none) and the git commit (reconciler/review.py)
+    source: Mapping[str, str | None] | None = None
 
     @property
     def is_blocked(self) -> bool:
@@ -137,6 +142,9 @@ class Plan:
     #: the git commit the plan was made from: {"ref": "origin/main", "commit": "<sha>"}
     #: (``plan --base-ref``); a reviewer is told when that branch has moved since
     base: Mapping[str, str] | None = None
+    #: the planning options it was made with ({"allow_downgrade": .., "force": ..}); apply
+    #: makes the plan again with the same ones
+    options: Mapping[str, bool] | None = None
 
     @property
     def is_blocked(self) -> bool:

@@ -11,6 +11,7 @@ that names the file and, where it helps, the JSON path of the bad value.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -102,17 +103,33 @@ def account_to_json(acct: AccountPlan) -> dict[str, Any]:
         ],
         "unmanaged": [_plain(u) for u in acct.unmanaged],
         **({"drift": list(acct.drift)} if acct.drift else {}),
+        **({"source": dict(acct.source)} if acct.source is not None else {}),
     }
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
-    return {
-        "format_version": plan.format_version,
+    data = {
+        "format_version": FORMAT_VERSION,
         "created_at": plan.created_at,
         **({"base": dict(plan.base)} if plan.base else {}),
+        **({"options": dict(plan.options)} if plan.options is not None else {}),
         "accounts": [account_to_json(a) for a in plan.accounts],
         "summary": plan.summary(),
     }
+    return {"digest": content_digest(data), **data}
+
+
+def content_digest(data: Mapping[str, Any]) -> str:
+    """sha256 of a plan's JSON content, its own ``digest`` left out: the same content
+    gives the same digest however the file is laid out."""
+    content = {k: v for k, v in data.items() if k != "digest"}
+    blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def plan_digest(plan: Plan) -> str:
+    """The digest a saved copy of ``plan`` carries."""
+    return str(plan_to_json(plan)["digest"])
 
 
 def dump_plan(plan: Plan, fh: IO[str]) -> None:
@@ -267,10 +284,29 @@ def _account(r: _Reader) -> AccountPlan:
         ),
         unmanaged=tuple(u.data for u in r.objects("unmanaged")),
         drift=r.strings("drift", optional=True),
+        source=_source(r),
     )
     if cost.money("monthly_delta") != result.cost.monthly_delta:
         r.fail(f"{r.where}.cost.monthly_delta is not monthly_after - monthly_before")
     return result
+
+
+def _source(r: _Reader) -> dict[str, str | None] | None:
+    if r.get("source", dict, optional=True) is None:
+        return None
+    src = _Reader(r.data["source"], f"{r.where}.source", r.file)
+    return {key: src.get(key, (str, type(None))) for key in SOURCE_KEYS}
+
+
+#: what a saved plan records of the desired state it was made from (reconciler/review.py)
+SOURCE_KEYS = ("file", "config", "pricebook", "commit")
+
+
+def _options(r: _Reader) -> dict[str, bool] | None:
+    if r.get("options", dict, optional=True) is None:
+        return None
+    opts = _Reader(r.data["options"], "options", r.file)
+    return {key: bool(opts.get(key, bool)) for key in ("allow_downgrade", "force")}
 
 
 def plan_from_json(data: Any, file: str = "<plan>") -> Plan:
@@ -293,12 +329,26 @@ def plan_from_json(data: Any, file: str = "<plan>") -> Plan:
     if r.get("base", dict, optional=True) is not None:
         b = _Reader(data["base"], "base", file)
         base = {"ref": b.text("ref"), "commit": b.text("commit")}
-    return Plan(
+    plan = Plan(
         accounts=tuple(_account(a) for a in r.objects("accounts")),
         created_at=r.text("created_at"),
         format_version=version,
         base=base,
+        options=_options(r),
     )
+    if version < FORMAT_VERSION:
+        raise PlanFileError(
+            f"plan format {version} records neither its own digest nor the files it was made "
+            "from, so it cannot be checked: make the plan again",
+            file=file,
+        )
+    if r.text("digest") != content_digest(data):
+        raise PlanFileError(
+            "plan file was modified after it was made (its content does not match its "
+            "digest): make the plan again",
+            file=file,
+        )
+    return plan
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:

@@ -121,6 +121,7 @@ def make_plan(paths: Sequence[str], config: Config, options: PlanOptions = PlanO
     from reconciler.platforms import PLATFORMS
     from reconciler.pricebook import load_catalogs
     from reconciler.retry import call_with_retry
+    from reconciler.review import sources
 
     stream = AccountStream(paths, config)
     catalogs = load_catalogs(config)
@@ -134,12 +135,15 @@ def make_plan(paths: Sequence[str], config: Config, options: PlanOptions = PlanO
         # a read is harmless to repeat: transient failures are retried like apply's
         actual = call_with_retry(
             partial(providers[desired.platform].read_account, desired.external_id))
-        plans.append(plan_account(desired, actual, catalogs[desired.platform],
-                                  PLATFORMS[desired.platform], options))
+        made = plan_account(desired, actual, catalogs[desired.platform],
+                            PLATFORMS[desired.platform], options)
+        # what a saved plan was made from: apply makes it again from the same (review.py)
+        plans.append(replace(made, source=sources(desired.path, config)))
     stream.raise_errors()
     if account is not None and not plans:
         raise stream.unknown(account)
     refusal = unpriced_in_currency(plans, catalogs)
     if refusal is not None:
         raise ValidationFailed([refusal])
-    return Plan(accounts=tuple(plans))
+    return Plan(accounts=tuple(plans),
+                options={"allow_downgrade": options.allow_downgrade, "force": options.force})

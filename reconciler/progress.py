@@ -50,6 +50,8 @@ class AccountReport:
     remaining: int = 0
     #: the account could not be checked after its steps (read failed)
     error: str = ""
+    #: said of the account besides its steps ("plan already applied ...")
+    note: str = ""
 
     def count(self, *statuses: str) -> int:
         return sum(1 for r in self.results if r.status in statuses)
@@ -71,7 +73,9 @@ class AccountReport:
             if self.count("pending"):
                 return "waiting on approval"
             return "manual step" if self.count("manual") else "waiting"
-        return "converged" if self.results else "no changes"
+        if not self.results:
+            return "already applied" if self.note else "no changes"
+        return "converged"
 
 
 @dataclass(frozen=True)
@@ -267,4 +271,6 @@ def _account_lines(account: AccountReport) -> list[str]:
         )
     if account.error:
         lines.append(f"    {terminal(account.error)}")
+    if account.note:
+        lines.append(f"    {terminal(account.note)}")
     return lines

@@ -125,6 +125,8 @@ class JournalEntry:
     git_commit: str | None = None
     actor: str = ""
     run_id: str = ""
+    #: the digest of the saved plan applied ("" for a plan apply made itself)
+    plan: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -235,6 +237,13 @@ class StateStore(ABC):
 
     @abstractmethod
     def _close(self) -> None: ...
+
+    def applied(self, plan: str, account: str) -> JournalEntry | None:
+        """The first step journaled for ``account`` from the saved plan of digest ``plan``
+        (None: that plan was never applied to it)."""
+        if not plan:
+            return None
+        return next((e for e in self.history(account) if e.plan == plan), None)
 
     @abstractmethod
     def now(self) -> str:

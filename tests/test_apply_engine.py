@@ -484,6 +484,8 @@ def test_a_fresh_plan_with_work_left_runs_another_round(store: StateStore, clock
 
     def replan(slug: str, actual):  # type: ignore[no-untyped-def]
         replans.append(len(actual.users))
+        if not actual.users:  # under the lock, before any write: the plan shown
+            return account_plan(actual, user_step("s1", "create_user", 201))
         if len(actual.users) < 2:
             return account_plan(actual, user_step("s1", "create_user", 202))
         return account_plan(actual)
@@ -492,7 +494,7 @@ def test_a_fresh_plan_with_work_left_runs_another_round(store: StateStore, clock
         make_applier(store, clock).apply(Plan((first,)), lambda p: provider, replan=replan).accounts
     )
     assert [u.extension for u in provider.actual.users] == [201, 202]
-    assert replans == [1, 2]
+    assert replans == [0, 1, 2]
     assert report.exit_code is ExitCode.OK and report.remaining == 0
 
 
@@ -500,10 +502,13 @@ def test_a_plan_that_never_converges_stops_and_fails(store: StateStore, clock: C
     provider = FakeProvider(account())
     counter = iter(range(1000, 2000))
 
+    first = account_plan(provider.actual, user_step("s1", "create_user", 201))
+
     def replan(slug: str, actual):  # type: ignore[no-untyped-def]
+        if not actual.users:
+            return first
         return account_plan(actual, user_step("s1", "create_user", next(counter)))
 
-    first = account_plan(provider.actual, user_step("s1", "create_user", 201))
     (report,) = (
         make_applier(store, clock).apply(Plan((first,)), lambda p: provider, replan=replan).accounts
     )

@@ -14,6 +14,7 @@ import pytest
 from apply_helpers import invoke, open_sandbox, subprocess_apply, workspace, world
 
 from reconciler.cli import apply_cmd
+from reconciler.plan import Step
 from reconciler.planio import load_plan
 from reconciler.sandbox.faults import FAULTS_ENV
 from reconciler.state import Scope, StateStore
@@ -165,15 +166,24 @@ def test_a_saved_plan_applies_without_asking(tmp_path: Path) -> None:
 def test_a_stale_saved_plan_is_refused_before_any_write(tmp_path: Path) -> None:
     ws = workspace(tmp_path, demo=("vertical-demo", "contoso-c2t"))
     invoke(ws, "plan", "-o", "plans/plan.json")
-    # someone changes vertical-demo on the platform after the plan was made
-    invoke(ws, "apply", "--auto-approve", "--account", "vertical-demo")
+    # someone renames 202 in the portal after the plan was made
+    box = open_sandbox(ws)
+    box.perform("ipecs-cloud", "C000000150",
+                Step("x", "update_user", user=202, after={"name": "Front Desk"}), "by-hand")
+    box.close()
     start = _world(ws)
     result = invoke(ws, "apply", "plans/plan.json")
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] == (
+    lines = result.stderr.splitlines()
+    assert lines[-1] == (
         "error: plan is stale: the platform changed since the plan was made "
-        "(account vertical-demo); run reconciler plan again"
+        "(account vertical-demo); nothing applied; make the plan again and review it"
     )
+    # the difference: the rename step now starts from the name given by hand
+    assert any(line.startswith("  - step s3 update_user 202 ") and '"Sales"' in line
+               for line in lines), lines
+    assert any(line.startswith("  + step s3 update_user 202 ") and '"Front Desk"' in line
+               for line in lines), lines
     assert _world(ws) == start  # contoso, not stale, was not applied either
 
 

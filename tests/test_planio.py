@@ -156,7 +156,7 @@ def test_a_corrupt_plan_is_refused_naming_the_value(
         _set(["accounts", 0, "steps", 1, "monthly_delta"], 8.5),
         _set(["accounts", 0, "steps", 0, "action"], "teleport"),
         _set(["accounts", 0, "steps", 0, "mode"], "later"),
-        _set(["format_version"], 2),
+        _set(["format_version"], 3),
         _set(["accounts", 2, "platform"], "teams-phone"),
     ],
 )
@@ -172,8 +172,8 @@ def test_the_schema_refuses_what_the_loader_refuses(change: Any) -> None:
         ("[1, 2]", "not a reconciler plan (no format_version)"),
         ('{"format_version": "1"}', "not a reconciler plan (format_version '1')"),
         ('{"format_version": 0}', "not a reconciler plan (format_version 0)"),
-        ('{"format_version": 2, "accounts": []}',
-         "plan format 2 is newer than this reconciler reads (1); upgrade reconciler or make "
+        ('{"format_version": 3, "accounts": []}',
+         "plan format 3 is newer than this reconciler reads (2); upgrade reconciler or make "
          "the plan again"),
     ],
 )

@@ -26,6 +26,7 @@ from reconciler.planner import PlanOptions
 from reconciler.progress import make_progress, report_lines
 from reconciler.provider import Provider
 from reconciler.render import render
+from reconciler.review import check_sources, difference, mismatch
 from reconciler.state import JournalEntry, NotLocked, Scope
 
 from .options import (
@@ -96,6 +97,15 @@ class _Planner:
         self.catalogs = load_catalogs(config)
         self.options = options
 
+    @classmethod
+    def of_saved(cls, saved: Plan, config: Config) -> _Planner:
+        """Plans the accounts of a saved plan again: from the files it was made from
+        (refused when they changed since) and with the options it was made with."""
+        for acct in saved.accounts:
+            check_sources(acct, config)
+        options = PlanOptions(**(saved.options or {}))
+        return cls([a.path for a in saved.accounts], config, options, None)
+
     def plan(self, applier: Applier, providers: Callable[[str], Provider]) -> Plan:
         return Plan(
             tuple(
@@ -157,7 +167,9 @@ def apply(
 ) -> int:
     """Apply a saved plan (PLANFILE), or plan PATHS, confirm and apply.
 
-    A saved plan is refused when the platform changed since it was made. Each account is
+    A saved plan is never taken on trust: it is made again from the files it was made from
+    and the live state, and applied only if it is the same plan (steps, money, verdicts);
+    otherwise apply prints the difference and writes nothing. Each account is
     locked while it is applied; a run cut short is safe to run again: it continues from
     the platform's state. Exit 0 converged, 1 a failure, 3 waiting on an order's approval
     or a manual (Service Desk) step.
@@ -174,14 +186,17 @@ def apply(
     out = sys.stdout
     use_color = use_color_on(out, color)
     providers = _providers(config)
-    planner: _Planner | None = None
     saved: Plan | None = None
+    digest = ""
     if _is_plan_file(target):
         if allow_downgrade or force:
             raise click.UsageError(
                 "--allow-downgrade and --force are planning options; plan again with them"
             )
-        saved = _load_saved(target[0], account)
+        saved, digest = _load_saved(target[0], account)
+        # never on trust: the plan is made again from the files it was made from (checked
+        # here) and the live state (under each account's lock), and must come out the same
+        planner = _Planner.of_saved(saved, config)
     else:
         options = PlanOptions(allow_downgrade=allow_downgrade, force=force)
         planner = _Planner(target or DEFAULT_PATHS, config, options, account)
@@ -194,7 +209,7 @@ def apply(
             store, make_progress(out, color=use_color),
             settings=ApplySettings(wait_seconds=wait_seconds),
         )
-        if planner is not None:
+        if saved is None:
             plan = planner.plan(applier, providers)
             shown = io.StringIO()
             render(plan, "text", shown, color=use_color)
@@ -205,25 +220,41 @@ def apply(
                 return int(ExitCode.ERROR)
             click.echo("", out)
         else:
-            assert saved is not None
             plan = saved
             _refuse_blocked(plan)
-        report = applier.apply(plan, providers, replan=planner)
+        report = applier.apply(plan, providers, replan=planner, plan_digest=digest)
     for line in report_lines(report):
         click.echo(line, out)
     return int(report.exit_code)
 
 
-def _load_saved(path: str, account: str | None) -> Plan:
-    from reconciler.planio import load_plan
+def verify_saved(saved: Plan, config: Config) -> None:
+    """Raise :class:`PlanMismatch` unless every account of ``saved`` is the plan made now
+    from its files and the live state (``show --verify``: nothing is locked or written)."""
+    from reconciler.retry import call_with_retry
+
+    planner = _Planner.of_saved(saved, config)
+    providers = _providers(config)
+    for acct in saved.accounts:
+        provider = providers(acct.platform)
+        actual = call_with_retry(lambda: provider.read_account(acct.external_id))  # noqa: B023
+        fresh = planner(acct.account, actual)
+        if difference(acct, fresh):
+            raise mismatch(acct, fresh, stale=actual.fingerprint() != acct.fingerprint)
+
+
+def _load_saved(path: str, account: str | None) -> tuple[Plan, str]:
+    """The saved plan (only ``account`` when given) and its digest."""
+    from reconciler.planio import load_plan, plan_digest
 
     plan = load_plan(path)
+    digest = plan_digest(plan)
     if account is not None:
         plan = plan.only(account)
         if not plan.accounts:
             hint = did_you_mean(account, [a.account for a in load_plan(path).accounts])
             raise InputError(f'no account "{account}" in this plan{hint}', file=path)
-    return plan
+    return plan, digest
 
 
 def confirmation(plan: Plan) -> str | None:

@@ -180,25 +180,41 @@ def plan_command(
 @mask_option
 @color_option
 @base_ref_option
+@config_option
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Make the plan again from the files it was made from and the live state, and "
+    "refuse (exit 1, with the difference) unless it comes out the same. Writes nothing.",
+)
 def show_command(
     planfile: str, fmt: str, account: str | None, mask_emails: bool, color: bool | None,
-    base_ref: str | None,
+    base_ref: str | None, config_path: str, verify: bool,
 ) -> ExitCode:
     """Print a saved plan (from plan -o) in any format; no platform is read.
 
-    Exits 1 when the plan is blocked, like plan. A plan made with --base-ref says when
-    that branch has moved since (checked in the current repository; --base-ref REF names
-    the branch to compare with when it is called differently here).
+    A plan file whose content does not match its own digest is refused as modified. With
+    --verify the plan is also made again from its files and the live state (read only)
+    and refused unless it is the same plan: its steps, costs and verdicts are then
+    proven, not taken from the file. Exits 1 when the plan is blocked, like plan. A plan
+    made with --base-ref says when that branch has moved since (checked in the current
+    repository; --base-ref REF names the branch to compare with when it is called
+    differently here).
 
     \b
     Examples:
       reconciler show plans/plan.json
       reconciler show plans/plan.json --format html > plans/plan.html
       reconciler show plans/plan.json --format markdown --mask-emails
+      reconciler show plans/reviewed.json --verify --format markdown   # in CI, on merge
     """
     plan = load_plan(planfile)
     if account is not None:
         plan = plan.only(account)
+    if verify:
+        from reconciler.cli.apply_cmd import verify_saved
+        from reconciler.config import load_config
+        verify_saved(plan, load_config(config_path))
     _print_plan(plan, fmt, color, mask_emails, base_now(plan, base_ref))
     return plan_exit_code(plan)
 

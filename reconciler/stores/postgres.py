@@ -83,6 +83,13 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             FOR EACH STATEMENT EXECUTE FUNCTION reconciler_journal_append_only();
         """,
     ),
+    (
+        2,
+        "the saved plan each journaled step came from",
+        """
+        ALTER TABLE reconciler_journal ADD COLUMN plan text NOT NULL DEFAULT '';
+        """,
+    ),
 )
 LATEST = MIGRATIONS[-1][0]
 #: any fixed number: the key of the transaction-scoped advisory lock migrations take
@@ -97,7 +104,7 @@ _LOCK_SELECT = (
 )
 _JOURNAL_COLUMNS = (
     "time, account, step_id, action, target, result, error, detail, idempotency_key,"
-    " git_commit, actor, run_id"
+    " git_commit, actor, run_id, plan"
 )
 
 
@@ -306,10 +313,10 @@ class PostgresStateStore(StateStore):
     def record(self, entry: JournalEntry) -> None:
         self._execute(
             f"INSERT INTO reconciler_journal ({_JOURNAL_COLUMNS})"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (entry.time, entry.account, entry.step_id, entry.action, entry.target,
              entry.result, entry.error, entry.detail, entry.idempotency_key,
-             entry.git_commit, entry.actor, entry.run_id),
+             entry.git_commit, entry.actor, entry.run_id, entry.plan),
         )
 
     def history(self, account: str | None = None, limit: int | None = None) -> list[JournalEntry]:

@@ -88,6 +88,12 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
         """,
     ),
+    (
+        3,
+        """
+        ALTER TABLE journal ADD COLUMN plan TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 )
 LATEST = MIGRATIONS[-1][0]
 
@@ -97,7 +103,7 @@ _LOCK_COLUMNS = (
 )
 _JOURNAL_COLUMNS = (
     "time, account, step_id, action, target, result, error, detail, idempotency_key,"
-    " git_commit, actor, run_id"
+    " git_commit, actor, run_id, plan"
 )
 
 
@@ -307,10 +313,10 @@ class SqliteStateStore(StateStore):
 
     def record(self, entry: JournalEntry) -> None:
         self._execute(
-            f"INSERT INTO journal ({_JOURNAL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO journal ({_JOURNAL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (entry.time, entry.account, entry.step_id, entry.action, entry.target,
              entry.result, entry.error, entry.detail, entry.idempotency_key,
-             entry.git_commit, entry.actor, entry.run_id),
+             entry.git_commit, entry.actor, entry.run_id, entry.plan),
         )
 
     def history(self, account: str | None = None, limit: int | None = None) -> list[JournalEntry]:
