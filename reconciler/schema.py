@@ -28,6 +28,7 @@ from jsonschema.exceptions import ValidationError
 import reconciler
 from reconciler.catalog import did_you_mean
 from reconciler.errors import InputError, ValidationFailed
+from reconciler.filenames import outside_repository_error
 from reconciler.yamlload import MarkedDict, load_yaml, mark_at, text_at
 
 __all__ = ["SCHEMA_DIR", "check", "load_document", "load_schema", "sorted_errors"]
@@ -94,6 +95,11 @@ def load_document(
     Raises :class:`ValidationFailed` with every error found (a single one for a file that is
     not valid YAML at all), each located at ``file:line:col``.
     """
+    # reconciler.yaml and the price book are in the repository like the account files: a
+    # link out of it (to /etc/shadow) is refused before a byte is read
+    outside = outside_repository_error(Path(path), display_name or os.fspath(path))
+    if outside is not None:
+        raise ValidationFailed([outside])
     soft: list[InputError] = []
     try:
         document = load_yaml(path, display_name=display_name, soft_errors=soft)

@@ -161,6 +161,19 @@ def test_a_link_inside_the_repository_is_read(here: Path) -> None:
     assert (code, output) == (0, "2 accounts valid\n")
 
 
+@pytest.mark.parametrize("name", ["reconciler.yaml", "pricebook.yaml"])
+def test_a_configuration_or_price_book_linking_outside_is_refused_unread(
+    here: Path, tmp_path: Path, name: str
+) -> None:
+    (here / name).unlink(missing_ok=True)
+    (here / name).symlink_to(outside_file(tmp_path))
+    for command in (["validate"], ["plan"]):
+        code, output = run(*command)
+        assert code == 1
+        assert "root-secret-hash-line" not in output and "stolen" not in output
+        assert f"{name}: a symbolic link to " in output
+
+
 def test_changed_refuses_a_link_out_of_the_repository(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
