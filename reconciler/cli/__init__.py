@@ -143,6 +143,7 @@ def _register() -> None:
         changed_cmd,
         import_cmd,
         plan_cmd,
+        runbook_cmd,
         sandbox_cmd,
         state_cmd,
         validate_cmd,
@@ -150,7 +151,7 @@ def _register() -> None:
 
     for module in (
         validate_cmd, catalog_cmd, plan_cmd, apply_cmd, sandbox_cmd, import_cmd, changed_cmd,
-        state_cmd,
+        state_cmd, runbook_cmd,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)

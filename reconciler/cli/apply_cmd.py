@@ -23,6 +23,7 @@ from reconciler.model import ActualAccount
 from reconciler.money import ZERO, fmt, signed
 from reconciler.plan import AccountPlan, Plan
 from reconciler.planner import PlanOptions
+from reconciler.portal.apply import write_runbooks
 from reconciler.progress import make_progress, report_lines
 from reconciler.provider import Provider
 from reconciler.render import render
@@ -222,10 +223,31 @@ def apply(
         else:
             plan = saved
             _refuse_blocked(plan)
-        report = applier.apply(plan, providers, replan=planner, plan_digest=digest)
-    for line in report_lines(report):
-        click.echo(line, out)
-    return int(report.exit_code)
+        # kind: portal accounts get a runbook instead (reconciler/portal/apply.py); a saved
+        # plan's portal accounts are planned again from the exports and must be the same
+        plan, runbooks = write_runbooks(
+            plan, providers, verify=_verifier(planner) if saved is not None else None)
+        report = (applier.apply(plan, providers, replan=planner, plan_digest=digest)
+                  if plan.accounts else None)
+    if report is not None:
+        for line in report_lines(report):
+            click.echo(line, out)
+    for book in runbooks:
+        click.echo(f"{book.account}: nothing applied; a person follows the runbook, then "
+                   "downloads the exports again:", out)
+        for path in book.paths:
+            click.echo(f"  {path}", out)
+    code = report.exit_code if report is not None else ExitCode.OK
+    return int(ExitCode.WAITING if runbooks and code == ExitCode.OK else code)
+
+
+def _verifier(planner: _Planner) -> Callable[[AccountPlan, ActualAccount], None]:
+    def verify(acct: AccountPlan, actual: ActualAccount) -> None:
+        fresh = planner(acct.account, actual)
+        if difference(acct, fresh):
+            raise mismatch(acct, fresh, stale=actual.fingerprint() != acct.fingerprint)
+
+    return verify
 
 
 def verify_saved(saved: Plan, config: Config) -> None:

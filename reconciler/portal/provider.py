@@ -107,9 +107,9 @@ class PortalProvider(Provider):
         seen = runbook_exports_time(folder / f"{RUNBOOK_STEM}.json")
         if seen is not None and newest <= seen:
             log.warning(
-                "%s: the exports (%s) are older than the last apply (its runbook was made from "
-                "exports of %s): the plan may be out of date; download them again once the "
-                "runbook is done", display(folder), stamp(newest), stamp(seen),
+                "%s: these exports (%s) are not newer than the last apply (its runbook was made "
+                "from exports of %s): the plan may be out of date; download them again once "
+                "the runbook is done", display(folder), stamp(newest), stamp(seen),
             )
 
     def perform(self, external_id: str, step: Step, idempotency_key: str) -> StepOutcome:

@@ -43,8 +43,10 @@ class Portal:
     name: str = ""
     #: step -> its instruction in the portal's words (see reconciler.portal.runbook)
     instructions: Callable[..., Any] | None = None
-    #: stem -> (batch size, the import's purpose) of the vendor's bulk import files
-    imports: Mapping[str, Any] | None = None
+    #: user profile -> the vendor's bulk-import file for new users of that kind
+    imports: Mapping[str, Sheet] | None = None
+    #: the most rows one import file may hold
+    import_batch: int = 50
 
 
 def lookup(row: Row, key: str, label: str, choices: Mapping[str, str]) -> str:

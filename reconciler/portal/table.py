@@ -29,6 +29,10 @@ from reconciler.errors import InputError
 SUFFIXES = (".xlsx", ".csv")
 #: (assumed) a cell longer than this is not a portal value: refused, not read into memory
 MAX_CELL = 10_000
+#: (assumed) more data rows than this is not one account's export
+MAX_ROWS = 100_000
+#: a download may start with title lines: the header is looked for in this many rows
+HEADER_SEARCH = 10
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -46,7 +50,7 @@ class Column:
     #: the portal's header; aliases after it (all matched case- and space-insensitively)
     headers: tuple[str, ...]
     required: bool = True
-    #: text | int | date | money
+    #: text | int (a whole number, not negative) | signed (Order(+/-), Qty) | date | money
     type: str = "text"
 
     @property
@@ -110,14 +114,25 @@ def read_sheet(path: Path, sheet: Sheet, display: str | None = None) -> list[Row
     name = display or str(path)
     raw = _xlsx_rows(path, name) if path.suffix.lower() == ".xlsx" else _csv_rows(path, name)
     header: tuple[int, list[str]] | None = None
+    first: tuple[int, list[str]] | None = None
+    seen = 0
     rows: list[Row] = []
     for line, cells in raw:
         if not any(c is not None and str(c).strip() for c in cells):
             continue
         if header is None:
-            header = (line, [str(c).strip() if c is not None else "" for c in cells])
-            index = _columns(header[1], sheet, name, line)
+            texts = [str(c).strip() if c is not None else "" for c in cells]
+            first = first or (line, texts)
+            seen += 1
+            if _is_header(texts, sheet):
+                header = (line, texts)
+                index = _columns(texts, sheet, name, line)
+            elif seen >= HEADER_SEARCH:
+                _columns(first[1], sheet, name, first[0])  # raises: names what is missing
             continue
+        if len(rows) >= MAX_ROWS:
+            raise ExportError(f"more than {MAX_ROWS} rows: not one account's {sheet.title}",
+                              name, line)
         values: dict[str, Any] = {}
         for col, i in index.items():
             cell = cells[i] if i < len(cells) else None
@@ -126,12 +141,20 @@ def read_sheet(path: Path, sheet: Sheet, display: str | None = None) -> list[Row
             if col.required and values.get(col.key) is None:
                 raise ExportError(f"{col.header} is empty", name, line)
         rows.append(Row(name, line, values))
+    if header is None and first is not None:
+        _columns(first[1], sheet, name, first[0])
     if header is None:
         expected = ", ".join(c.header for c in sheet.columns if c.required)
         raise ExportError(
             f"empty file: expected the {sheet.title} with a header row ({expected})", name
         )
     return rows
+
+
+def _is_header(texts: Sequence[str], sheet: Sheet) -> bool:
+    """Whether a row holds every required header (title lines above it do not)."""
+    present = {norm(t) for t in texts}
+    return all(any(norm(h) in present for h in c.headers) for c in sheet.columns if c.required)
 
 
 def _columns(headers: Sequence[str], sheet: Sheet, file: str, line: int) -> dict[Column, int]:
@@ -175,17 +198,11 @@ def _parse(cell: Any, col: Column, file: str, line: int) -> Any:
         if isinstance(cell, float) and cell.is_integer():
             return str(int(cell))
         return text if isinstance(cell, str) else str(cell)
-    if col.type == "int":
-        if isinstance(cell, bool):
-            raise ExportError(f'{col.header}: "{cell}" is not a whole number', file, line)
-        if isinstance(cell, int):
-            return cell
-        if isinstance(cell, float) and cell.is_integer():
-            return int(cell)
-        plain = text.replace(",", "")
-        if plain.lstrip("+-").isdigit() and plain.isascii():
-            return int(plain)
-        raise ExportError(f'{col.header}: "{text or cell}" is not a whole number', file, line)
+    if col.type in ("int", "signed"):
+        number = _whole(cell, text)
+        if number is None or (col.type == "int" and number < 0):
+            raise ExportError(f'{col.header}: "{text or cell}" is not a whole number', file, line)
+        return number
     if col.type == "date":
         if isinstance(cell, datetime):
             return cell.date()
@@ -203,6 +220,19 @@ def _parse(cell: Any, col: Column, file: str, line: int) -> Any:
         except InvalidOperation:
             raise ExportError(f'{col.header}: "{text}" is not an amount', file, line) from None
     raise ValueError(f"unknown column type {col.type!r}")
+
+
+def _whole(cell: Any, text: str) -> int | None:
+    if isinstance(cell, bool):
+        return None
+    if isinstance(cell, int):
+        return cell
+    if isinstance(cell, float):
+        return int(cell) if cell.is_integer() else None
+    plain = text.replace(",", "")
+    if plain.lstrip("+-").isdigit() and plain.isascii() and len(plain) < 19:
+        return int(plain)
+    return None
 
 
 def _csv_rows(path: Path, file: str) -> Iterator[tuple[int, list[Any]]]:

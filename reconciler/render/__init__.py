@@ -18,7 +18,8 @@ from reconciler.render.env import environment, paint, render_template
 from reconciler.render.markdown import fit_drift, render_markdown
 from reconciler.render.view import RICH_ARROW, TEXT_ARROW, view
 
-FORMATS = ("text", "markdown", "json", "html")
+#: runbook: the steps as a person does them in the portal, markdown (reconciler.portal)
+FORMATS = ("text", "markdown", "json", "html", "runbook")
 
 __all__ = [
     "DRIFT_FORMATS",
@@ -46,6 +47,11 @@ def render(
             fh.write("\n")
         else:
             dump_plan(plan, fh)
+        return
+    if fmt == "runbook":
+        from reconciler.portal.runbook import render_plan
+
+        render_plan(plan, "markdown", fh, mask_emails=mask_emails)
         return
     data = view(plan, mask_emails=mask_emails, base_now=base_now,
                 arrow=TEXT_ARROW if fmt == "text" else RICH_ARROW)

@@ -142,3 +142,47 @@ def test_a_formula_in_a_cell_is_text_both_ways(tmp_path: Path) -> None:
     write_exports(state, catalog, tmp_path, "csv")
     text = (tmp_path / "CC-104233" / "users.csv").read_text()
     assert "'=HYPERLINK" in text and "'-2+3" in text
+
+
+def test_title_lines_above_the_header_are_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "CC-1"
+    folder.mkdir()
+    (folder / "users.csv").write_text(
+        "Users of Northwind Traders\nExported 2026-11-02\n\n" + HEADER + ALICE)
+    provider = PortalProvider("mitel-connect", tmp_path, PLATFORMS["mitel-connect"].catalog)
+    assert [u.extension for u in provider.read_account("CC-1").users] == [1001]
+
+
+@pytest.mark.parametrize(("cell", "message"), [
+    ("-1001", 'users.csv:2: Extension: "-1001" is not a whole number'),
+    ("1001.5", 'users.csv:2: Extension: "1001.5" is not a whole number'),
+    ("99999999999999999999999", 'users.csv:2: Extension: "99999999999999999999999" is not a '
+                                "whole number"),
+])
+def test_an_extension_is_a_whole_number_not_below_zero(tmp_path: Path, cell: str,
+                                                       message: str) -> None:
+    folder = tmp_path / "CC-1"
+    folder.mkdir()
+    (folder / "users.csv").write_text(HEADER + ALICE.replace("1001", cell))
+    provider = PortalProvider("mitel-connect", tmp_path, PLATFORMS["mitel-connect"].catalog)
+    with pytest.raises(InputError) as err:
+        provider.read_account("CC-1")
+    assert str(err.value).endswith(message)
+
+
+def test_a_return_in_the_order_list_is_a_negative_quantity(tmp_path: Path) -> None:
+    folder = tmp_path / "C1"
+    folder.mkdir()
+    (folder / "users.csv").write_text("Site,Extension,Name,Package\n")
+    (folder / "licences.csv").write_text(
+        "Item Group,Order Item,Now (EA),Order(+/-),To Be (EA)\n"
+        "User License,Premium IPECS ONE USER,3,-1,2\nTrunk Channel,SIP Channel,4,0,4\n")
+    (folder / "orders.csv").write_text(
+        "Order Date,Customer ID,Order No,Order Type,Order Status,Order Item,Qty.\n"
+        "2023-10-24 13:18:11,C1,503037,Change,Approved,Premium IPECS ONE USER,-1\n"
+        "2023-10-24 13:18:11,C2,503038,Change,Approved,Premium IPECS ONE USER,5\n")
+    provider = PortalProvider("ipecs-cloud", tmp_path, PLATFORMS["ipecs-cloud"].catalog)
+    state = provider.read_account("C1")
+    assert [(lic.key, lic.quantity) for lic in state.licences] == [("Premium iPECS ONE USER", 3)]
+    assert [(o.order_id, o.delta, o.state) for o in state.orders] == [
+        ("503037", -1, "approved")]

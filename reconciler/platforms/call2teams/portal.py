@@ -21,6 +21,7 @@ from typing import Any
 
 from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount, ActualUser, Licence
+from reconciler.platforms.call2teams import runbook
 from reconciler.platforms.call2teams.catalog import PLATFORM, TRIAL_DAYS
 from reconciler.portal.spec import Portal, ReadContext, lookup, unique_extensions
 from reconciler.portal.table import Column, Row, Sheet
@@ -56,6 +57,12 @@ SUBSCRIPTIONS = Sheet("subscriptions", "Call2Teams subscriptions (the account's 
     Column("status", ("Status",), required=False),
 ))
 
+#: the vendor's bulk import files: its own columns only (the runbook names the subscription)
+PBX_IMPORT = Sheet("import-users", "Call2Teams PBX users bulk import",
+                   tuple(c for c in USERS.columns if c.key != "licence"))
+TRUNK_IMPORT = Sheet("import-trunks", "Call2Teams trunk users bulk import",
+                     tuple(c for c in TRUNKS.columns if c.key != "licence"))
+
 STATUS = {"Active": "active", "Cancelled": "cancelled", "Canceled": "cancelled",
           "Expired": "cancelled"}
 
@@ -70,8 +77,6 @@ def _subscriptions(ctx: ReadContext) -> list[Licence]:
             raise row.error(f"subscription {sku} appears twice (first on line "
                             f"{seen[sku].line})")
         seen[sku] = row
-        if row["quantity"] < 0:
-            raise row.error(f'Quantity: "{row["quantity"]}" is not a count of licences')
         product = ctx.catalog.products[sku]
         started = row["started_on"]
         if started is None and product.trial and row["trial_end"] is not None:
@@ -155,4 +160,6 @@ def export(actual: ActualAccount, catalog: Catalog) -> Mapping[str, list[dict[st
 
 PORTAL = Portal(sheets=(USERS, TRUNKS, SUBSCRIPTIONS), read=read, export=export,
                 name="Call2Teams partner portal",
-                imports={"users": IMPORT_BATCH, "trunks": IMPORT_BATCH})
+                imports={"pbx": PBX_IMPORT, "internal": PBX_IMPORT, "trunk": TRUNK_IMPORT},
+                import_batch=IMPORT_BATCH,
+                instructions=runbook.instructions)

@@ -23,6 +23,7 @@ from typing import Any
 
 from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount, ActualUser, ChangeOrder, Licence, Site
+from reconciler.platforms.ipecs import runbook
 from reconciler.platforms.ipecs.catalog import DEFAULT_EXTENSIONS, PLATFORM
 from reconciler.portal.spec import Portal, ReadContext, lookup, unique_extensions
 from reconciler.portal.table import Column, Row, Sheet
@@ -50,7 +51,7 @@ ORDERS = Sheet("orders", "Reseller Portal order list (Order Management > Order S
     Column("order_type", ("Order Type",), required=False),
     Column("status", ("Order Status",)),
     Column("item", ("Order Item",)),
-    Column("qty", ("Qty", "Qty."), type="int"),
+    Column("qty", ("Qty", "Qty."), type="signed"),
     Column("customer", ("Customer ID",), required=False),
 ), required=False, suffix=".xlsx")
 
@@ -59,7 +60,7 @@ LICENCES = Sheet("licences", "licence items (Reseller Portal > Customers > Chang
     Column("group", ("Item Group",), required=False),
     Column("item", ("Order Item",)),
     Column("now", ("Now (EA)", "Now"), type="int"),
-    Column("order", ("Order(+/-)",), required=False, type="int"),
+    Column("order", ("Order(+/-)",), required=False, type="signed"),
     Column("to_be", ("To Be (EA)", "To Be"), required=False, type="int"),
 ), suffix=".xlsx")
 
@@ -133,8 +134,6 @@ def read(ctx: ReadContext) -> ActualAccount:
         if package in seen:
             raise row.error(f"{package} appears twice (first on line {seen[package].line})")
         seen[package] = row
-        if row["now"] < 0:
-            raise row.error(f'Now (EA): "{row["now"]}" is not a count of licences')
         if row["now"]:
             pool[package] = row["now"]
     orders: dict[str, ChangeOrder] = {}
@@ -198,4 +197,5 @@ def export(actual: ActualAccount, catalog: Catalog) -> Mapping[str, list[dict[st
 
 
 PORTAL = Portal(sheets=(USERS, ORDERS, LICENCES), read=read, export=export,
-                name="iPECS Customer Manager and Reseller Portal")
+                name="iPECS Customer Manager and Reseller Portal",
+                instructions=runbook.instructions)

@@ -14,6 +14,7 @@ from typing import Any
 
 from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount, ActualUser
+from reconciler.platforms.mitel import runbook
 from reconciler.platforms.mitel.catalog import PLATFORM
 from reconciler.portal.spec import Portal, ReadContext, lookup, match, split_list, unique_extensions
 from reconciler.portal.table import Column, Sheet
@@ -70,4 +71,5 @@ def export(actual: ActualAccount, catalog: Catalog) -> Mapping[str, list[dict[st
     ]}
 
 
-PORTAL = Portal(sheets=(USERS,), read=read, export=export, name="Mitel Connect Portal")
+PORTAL = Portal(sheets=(USERS,), read=read, export=export, name="Mitel Connect Portal",
+                instructions=runbook.instructions)
