@@ -116,11 +116,23 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
     assert [(j["accounts"], j["files"]) for j in matrix["include"]] == [
         ("partner-internal", INTERNAL_FILE), ("vertical-demo", ACCOUNT_FILE)]
 
+    # the plan reviewed on the pull request (plan.yml's artifact; the artifact actions are
+    # left out): made again from main's files and the live state, shown to the approver
+    (root / "plans" / "reviewed").mkdir()
+    shutil.copy(root / "plans" / "plan.json", root / "plans" / "reviewed" / "plan.json")
+    r.summary.write_text("")
+    check = r.run(workflow_script(apply_wf, "changed", "Check the reviewed plan"), {"PR": "7"})
+    assert check.returncode == 0, check.stdout + check.stderr
+    review = r.summary.read_text()
+    assert review.startswith("### To apply: the plan reviewed on pull request #7\n")
+    assert "Loading Bay" in review and "Yard" in review  # read before approving
+
+    apply_step = step(apply_wf, "apply", "Apply")
     results: dict[str, tuple[str, str, str]] = {}
     for entry in matrix["include"]:  # one job per shard (here one account each)
         r.summary.write_text("")
-        applied = r.run(action, action_env_for(step(apply_wf, "apply", "Apply"),
-                                               PATHS=entry["files"]))
+        paths = apply_step["with"]["paths"].replace("${{ matrix.files }}", entry["files"])
+        applied = r.run(action, action_env_for(apply_step, PATHS=paths))
         assert applied.returncode == 0, applied.stdout + applied.stderr  # never red for 3
         results[entry["accounts"]] = (r.outputs()["exit-code"], applied.stdout,
                                       r.summary.read_text())
@@ -159,3 +171,40 @@ def test_pull_request_merge_and_nightly_drift_run_the_same_cli(
             "--body-file", "drift/vertical-demo.md"] in r.calls("gh"), nightly.stdout
     report = (root / "drift" / "vertical-demo.md").read_text()
     assert "Loading" in report
+
+
+def test_a_merge_whose_plan_differs_from_the_reviewed_one_applies_nothing(
+    repo: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, _ = repo
+    home = tmp_path / "runner"
+    home.mkdir()
+    r = Runner(home, real_reconciler=True, workdir=root)
+    apply_wf = load(WORKFLOWS / "apply.yml")
+    assert r.run(adhoc("reconciler sandbox reset\n"), {}).returncode == 0
+    made = r.run(adhoc(f"reconciler plan {ACCOUNT_FILE} -o plans/reviewed/plan.json\n"), {})
+    assert made.returncode == 0, made.stderr
+    # after the review, another change to the account reaches main without a new plan
+    account = root / ACCOUNT_FILE
+    account.write_text(account.read_text().replace("name: Yard", "name: Yard Office"))
+    git(root, "commit", "-q", "-am", "vertical-demo: 212 is the yard office")
+
+    r.summary.write_text("")
+    check = r.run(workflow_script(apply_wf, "changed", "Check the reviewed plan"), {"PR": "7"})
+    assert check.returncode == 1
+    assert ("::error::the plan of main differs from the plan reviewed on pull request #7 "
+            "(see the job summary); nothing applied") in check.stdout
+    summary = r.summary.read_text()
+    assert summary.startswith("### Not applied: the plan of main differs from the plan "
+                              "reviewed on pull request #7\n")
+    assert f"{ACCOUNT_FILE} changed since the plan was made" in summary
+
+    # and the apply job, had it run, refuses the reviewed plan too: nothing is written
+    before = r.run(adhoc("reconciler sandbox show --format json\n"), {}).stdout
+    paths = step(apply_wf, "apply", "Apply")["with"]["paths"].replace(
+        "${{ matrix.files }}", ACCOUNT_FILE)
+    applied = r.run(action_script(), action_env_for(step(apply_wf, "apply", "Apply"),
+                                                    PATHS=paths))
+    assert applied.returncode == 1
+    assert r.outputs()["exit-code"] == "1"
+    assert r.run(adhoc("reconciler sandbox show --format json\n"), {}).stdout == before

@@ -183,3 +183,22 @@ def test_applying_an_applied_plan_says_so_instead_of_stale(tmp_path: Path) -> No
     assert lines[i + 1].startswith("    plan already applied (run ")
     assert lines[i + 1].endswith("; nothing left to do")
     assert _world(ws) == after
+
+
+def test_a_plan_applies_only_the_account_files_named_and_refuses_one_it_lacks(
+    tmp_path: Path,
+) -> None:
+    ws = workspace(tmp_path, demo=("northwind-mitel", "vertical-demo", "contoso-c2t"))
+    made = invoke(ws, "plan", "accounts/northwind-mitel.yaml", "accounts/vertical-demo.yaml",
+                  "-o", "plans/plan.json")
+    assert made.exit_code == 0, made.output
+    start = _world(ws)
+    missing = invoke(ws, "apply", "plans/plan.json", "accounts/contoso-c2t.yaml")
+    assert missing.exit_code == 1
+    assert missing.stderr == ("plans/plan.json: accounts/contoso-c2t.yaml: not in this plan, "
+                              "so never reviewed; plan it (a pull request) before applying it\n")
+    assert _world(ws) == start
+    one = invoke(ws, "apply", "plans/plan.json", "accounts/vertical-demo.yaml")
+    assert one.exit_code == 0, one.output
+    assert "vertical-demo (ipecs-cloud): converged" in one.output
+    assert "northwind" not in one.stdout

@@ -131,7 +131,8 @@ def test_apply_shards_the_changed_accounts_behind_an_environment_one_run_at_a_ti
     # one run at a time, never cancelled while running (a newer push replaces a *pending*
     # run: hence the base below is the last successful apply, docs/ci.md)
     assert apply["concurrency"] == {"group": "reconciler-apply", "cancel-in-progress": False}
-    assert apply["jobs"]["changed"]["permissions"] == {"contents": "read", "actions": "read"}
+    assert apply["jobs"]["changed"]["permissions"] == {
+        "contents": "read", "actions": "read", "pull-requests": "read"}
     changed = step(apply, "changed", "Changed accounts")
     assert changed["env"] == {"BEFORE": "${{ github.event.before }}",
                               "GH_TOKEN": "${{ github.token }}"}
@@ -144,8 +145,11 @@ def test_apply_shards_the_changed_accounts_behind_an_environment_one_run_at_a_ti
     assert job["strategy"] == {"fail-fast": False,
                                "matrix": "${{ fromJSON(needs.changed.outputs.matrix) }}"}
     assert job["env"]["RECONCILER_STATE_URL"] == "${{ vars.RECONCILER_STATE_URL }}"
+    # what was reviewed on the pull request, only this job's accounts
+    assert step(apply, "apply", "The reviewed plan")["with"] == {
+        "name": "reviewed-plan", "path": "plans/reviewed"}
     assert step(apply, "apply", "Apply")["with"] == {
-        "command": "apply", "paths": "${{ matrix.files }}",
+        "command": "apply", "paths": "plans/reviewed/plan.json\n${{ matrix.files }}\n",
         "extra-args": "--auto-approve --lock-timeout 10m", "summary": "true"}
     # without the shared store the runner's disk goes with the job: keep the journal
     journal = step(apply, "apply", "Keep the apply journal")
@@ -172,6 +176,61 @@ def test_apply_changed_since_the_last_successful_apply(
     result = r.run(script, {"BEFORE": "0123abc"})
     assert result.returncode == 0, result.stderr
     assert r.outputs()["matrix"] == matrix
+
+
+REVIEWED_ENV = {"REPO": "acme/phones", "SHA": "c0ffee"}
+
+
+def test_apply_fetches_the_plan_reviewed_on_the_merged_pull_request(tmp_path: Path) -> None:
+    r = Runner(tmp_path)
+    r.spec = {"gh": {"api repos/acme/phones/commits/c0ffee/pulls": ["7\n", "", 0],
+                     "api repos/acme/phones/pulls/7": ["beef42\n", "", 0],
+                     "run list": ["991\n", "", 0],
+                     "run download": ["", "", 0]}}
+    script = workflow_script(load(WORKFLOWS / "apply.yml"), "changed", "Reviewed plan")
+    result = r.run(script, REVIEWED_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = r.calls("gh")
+    assert ["run", "list", "--workflow", "plan.yml", "--commit", "beef42", "--status",
+            "success", "--limit", "1", "--json", "databaseId", "--jq",
+            ".[0].databaseId // empty"] in calls
+    assert calls[-1] == ["run", "download", "991", "--name", "plan-pr-7", "--dir",
+                         "plans/reviewed"]
+    assert r.outputs()["pr"] == "7"
+
+
+@pytest.mark.parametrize(("spec", "error"), [
+    ({"api repos/acme/phones/commits/c0ffee/pulls": ["", "", 0]},
+     "::error::commit c0ffee was not merged from a pull request: no plan was reviewed for "
+     "it, nothing is applied"),
+    ({"api repos/acme/phones/commits/c0ffee/pulls": ["7\n", "", 0],
+      "api repos/acme/phones/pulls/7": ["beef42\n", "", 0], "run list": ["", "", 0]},
+     "::error::pull request #7 has no successful plan of its last commit beef42: nothing "
+     "reviewed, nothing is applied"),
+])
+def test_apply_without_a_reviewed_plan_applies_nothing(
+    tmp_path: Path, spec: dict[str, list[Any]], error: str
+) -> None:
+    r = Runner(tmp_path)
+    r.spec = {"gh": spec}
+    script = workflow_script(load(WORKFLOWS / "apply.yml"), "changed", "Reviewed plan")
+    result = r.run(script, REVIEWED_ENV)
+    assert result.returncode == 1
+    assert result.stdout.strip() == error
+    assert not any(c[:2] == ["run", "download"] for c in r.calls("gh"))
+
+
+def test_the_approver_sees_the_reviewed_plan_before_the_apply_jobs() -> None:
+    apply = load(WORKFLOWS / "apply.yml")
+    names = step_names(apply, "changed")
+    assert names.index("Reviewed plan") < names.index("Check the reviewed plan")
+    check = step(apply, "changed", "Check the reviewed plan")
+    assert "reconciler show plans/reviewed/plan.json --verify --format markdown" in (
+        check["run"])
+    assert "GITHUB_STEP_SUMMARY" in check["run"]
+    # the environment-gated jobs need the job that checked and summarised the plan
+    assert "environment" not in apply["jobs"]["changed"]
+    assert apply["jobs"]["apply"]["needs"] == "changed"
 
 
 def test_drift_shards_the_fleet_and_each_job_checks_its_files() -> None:

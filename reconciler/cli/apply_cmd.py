@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -126,7 +127,8 @@ class _Planner:
 
 
 def _is_plan_file(target: Sequence[str]) -> bool:
-    return len(target) == 1 and target[0].endswith(".json") and Path(target[0]).is_file()
+    """PLANFILE, optionally followed by the account files to apply of it."""
+    return bool(target) and target[0].endswith(".json") and Path(target[0]).is_file()
 
 
 def _refuse_blocked(plan: Plan) -> None:
@@ -178,6 +180,7 @@ def apply(
     \b
     Examples:
       reconciler plan -o plans/plan.json && reconciler apply plans/plan.json
+      reconciler apply plans/reviewed.json accounts/northwind.yaml   # only that account
       reconciler apply accounts/ --auto-approve
       reconciler apply --account vertical-demo --wait-seconds 300
       reconciler apply accounts/ --auto-approve --lock-timeout 10m
@@ -194,7 +197,7 @@ def apply(
             raise click.UsageError(
                 "--allow-downgrade and --force are planning options; plan again with them"
             )
-        saved, digest = _load_saved(target[0], account)
+        saved, digest = _load_saved(target[0], account, target[1:])
         # never on trust: the plan is made again from the files it was made from (checked
         # here) and the live state (under each account's lock), and must come out the same
         planner = _Planner.of_saved(saved, config)
@@ -265,12 +268,30 @@ def verify_saved(saved: Plan, config: Config) -> None:
             raise mismatch(acct, fresh, stale=actual.fingerprint() != acct.fingerprint)
 
 
-def _load_saved(path: str, account: str | None) -> tuple[Plan, str]:
-    """The saved plan (only ``account`` when given) and its digest."""
+def _load_saved(
+    path: str, account: str | None, files: Sequence[str] = ()
+) -> tuple[Plan, str]:
+    """The saved plan (only ``account``, or only the accounts of ``files``, when given)
+    and its digest. An account file the plan does not hold is refused: on merge, CI
+    applies only what was reviewed (docs/ci.md)."""
+    from dataclasses import replace
+
     from reconciler.planio import load_plan, plan_digest
 
     plan = load_plan(path)
     digest = plan_digest(plan)
+    if files:
+        by_path = {os.path.normpath(a.path): a for a in plan.accounts}
+        missing = [f for f in files if os.path.normpath(f) not in by_path]
+        if missing:
+            raise InputError(
+                f"{', '.join(missing)}: not in this plan, so never reviewed; plan it (a pull "
+                "request) before applying it",
+                file=path,
+            )
+        wanted = {os.path.normpath(f) for f in files}
+        plan = replace(plan, accounts=tuple(
+            a for a in plan.accounts if os.path.normpath(a.path) in wanted))
     if account is not None:
         plan = plan.only(account)
         if not plan.accounts:
