@@ -306,8 +306,14 @@ def _build(
         licences=licences,
         users=tuple(users),
         marks=marks,
+        markup=_markup(doc.get("pricing") or {}),
     )
     return account, errors
+
+
+def _markup(pricing: Mapping[str, Any]) -> Decimal | None:
+    value = pricing.get("markup")
+    return None if value is None else Decimal(str(value))
 
 
 def _user(

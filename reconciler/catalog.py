@@ -38,6 +38,8 @@ class Product:
     internal: bool = False
     #: True while its price is the shipped sample, not the partner's price book
     sample: bool = True
+    #: the customer's monthly price (price book ``price``); None: cost plus markup
+    price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class AddOn:
     requires: frozenset[str] = frozenset()
     #: True while its price is the shipped sample, not the partner's price book
     sample: bool = True
+    #: the customer's monthly price (price book ``price``); None: cost plus markup
+    price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class Catalog:
     #: where the price book sets ``currency:`` (a plan that needs a sample price in another
     #: currency is refused there)
     currency_mark: Mark | None = field(default=None, compare=False)
+    #: percent on cost the partner charges customers (price book ``markup``)
+    markup: Decimal | None = None
 
     def price_item(self, key: str) -> Product | AddOn | None:
         """The product or add-on a priced item name (:func:`item_name`) stands for."""

@@ -99,6 +99,8 @@ class DesiredAccount:
     #: licence key (package / SKU) -> count; None = exactly what the users need
     licences: Mapping[str, int] | None = None
     users: tuple[DesiredUser, ...] = ()
+    #: ``pricing.markup``: percent on cost this customer is charged (None: the price book's)
+    markup: Decimal | None = None
     marks: Mapping[str, Mark] = field(default_factory=dict, compare=False, hash=False)
 
     def where(self, name: str) -> Mark:

@@ -65,6 +65,13 @@ class Step:
     name: str = ""
     #: products / add-ons ("add-on fax") whose SAMPLE price this step's money uses
     sample_prices: tuple[str, ...] = ()
+    #: how the step changes what the customer is charged monthly (None: no customer
+    #: prices); ``monthly_delta`` is the partner's cost side
+    revenue_delta: Decimal | None = None
+
+    @property
+    def margin_delta(self) -> Decimal | None:
+        return None if self.revenue_delta is None else self.revenue_delta - self.monthly_delta
 
     @property
     def target(self) -> str:
@@ -92,6 +99,23 @@ class Cost:
     #: the price book's estimate of the bill now, when ``monthly_before`` is the bill the
     #: platform itself reported (None: the platform reports none; monthly_before is this)
     estimate_before: Decimal | None = None
+    #: what the customer is charged monthly now and after the plan, at the price book's
+    #: customer prices (``price`` / markup); None when it gives none
+    revenue_before: Decimal | None = None
+    revenue_after: Decimal | None = None
+
+    @property
+    def priced(self) -> bool:
+        """The price book gives customer prices: revenue and margin are known."""
+        return self.revenue_before is not None and self.revenue_after is not None
+
+    @property
+    def margin_before(self) -> Decimal:
+        return (self.revenue_before or ZERO) - self.monthly_before
+
+    @property
+    def margin_after(self) -> Decimal:
+        return (self.revenue_after or ZERO) - self.monthly_after
 
     @property
     def bill_differs(self) -> bool:
@@ -162,7 +186,19 @@ class Plan:
             "one_time": fmt(sum((a.cost.one_time for a in self.accounts), ZERO)),
             "blocked": sum(1 for a in self.accounts if a.is_blocked),
             "prices": self.prices(),
+            **self.margins(),
         }
+
+    def margins(self) -> dict[str, str]:
+        """Revenue and margin change over the accounts with customer prices (none: {})."""
+        priced = [a.cost for a in self.accounts if a.cost.priced]
+        if not priced:
+            return {}
+        revenue = sum(((c.revenue_after or ZERO) - (c.revenue_before or ZERO) for c in priced),
+                      ZERO)
+        margin = sum((c.margin_after - c.margin_before for c in priced), ZERO)
+        return {"revenue_delta": fmt(revenue), "margin_delta": fmt(margin),
+                "margin_after": fmt(sum((c.margin_after for c in priced), ZERO))}
 
     def prices(self) -> dict[str, int]:
         """How many distinct prices (platform, item) the plan uses, and how many of them

@@ -74,6 +74,9 @@ def step_to_json(step: Step) -> dict[str, Any]:
             "sample_prices": list(step.sample_prices),
         }
     )
+    if step.revenue_delta is not None and step.margin_delta is not None:
+        out["revenue_delta"] = fmt(step.revenue_delta)
+        out["margin_delta"] = fmt(step.margin_delta)
     return out
 
 
@@ -95,6 +98,7 @@ def account_to_json(acct: AccountPlan) -> dict[str, Any]:
                        "from_samples": list(acct.cost.prices_sample)},
             **({"estimate_before": fmt(acct.cost.estimate_before)}
                if acct.cost.estimate_before is not None else {}),
+            **_margin(acct.cost),
         },
         "warnings": list(acct.warnings),
         "blocked": [
@@ -104,6 +108,20 @@ def account_to_json(acct: AccountPlan) -> dict[str, Any]:
         "unmanaged": [_plain(u) for u in acct.unmanaged],
         **({"drift": list(acct.drift)} if acct.drift else {}),
         **({"source": dict(acct.source)} if acct.source is not None else {}),
+    }
+
+
+def _margin(cost: Cost) -> dict[str, str]:
+    """Revenue and margin, before and after, where the price book gives customer prices."""
+    if cost.revenue_before is None or cost.revenue_after is None:
+        return {}
+    return {
+        "revenue_before": fmt(cost.revenue_before),
+        "revenue_after": fmt(cost.revenue_after),
+        "revenue_delta": fmt(cost.revenue_after - cost.revenue_before),
+        "margin_before": fmt(cost.margin_before),
+        "margin_after": fmt(cost.margin_after),
+        "margin_delta": fmt(cost.margin_after - cost.margin_before),
     }
 
 
@@ -240,6 +258,7 @@ def _step(r: _Reader) -> Step:
         params=r.get("params", dict, optional=True) or {},
         name=r.get("name", str, optional=True) or "",
         sample_prices=r.strings("sample_prices", optional=True),
+        revenue_delta=r.money("revenue_delta") if "revenue_delta" in r.data else None,
     )
 
 
@@ -272,6 +291,10 @@ def _account(r: _Reader) -> AccountPlan:
             prices_sample=prices.strings("from_samples", optional=True),
             estimate_before=(cost.money("estimate_before")
                              if "estimate_before" in cost.data else None),
+            revenue_before=(cost.money("revenue_before")
+                            if "revenue_before" in cost.data else None),
+            revenue_after=(cost.money("revenue_after")
+                           if "revenue_after" in cost.data else None),
         ),
         warnings=r.strings("warnings"),
         blocked=tuple(

@@ -39,7 +39,9 @@ from reconciler.catalog import Catalog
 from reconciler.config import Config
 from reconciler.diff import diff
 from reconciler.errors import ValidationFailed
+from reconciler.margin import customer_catalog, markup_for
 from reconciler.model import ActualAccount, DesiredAccount
+from reconciler.money import ZERO
 from reconciler.plan import AccountPlan, Cost, Plan
 from reconciler.platforms.base import Platform
 from reconciler.policy import evaluate
@@ -89,6 +91,14 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
         prices_used=tuple(sorted(used)),
         prices_sample=samples(used, catalog),
     )
+    selling = customer_catalog(catalog, markup_for(catalog, desired.markup))
+    if selling is not None:
+        # the same plan at the customer's prices: its money is the revenue side
+        resold = platform.planner(changes, replace(ctx, catalog=selling))
+        revenue = {s.id: s.monthly_delta for s in resold.steps}
+        steps = tuple(replace(s, revenue_delta=revenue.get(s.id, ZERO)) for s in steps)
+        cost = replace(cost, revenue_before=platform.monthly_bill(actual, selling),
+                       revenue_after=platform.monthly_bill(result.projected, selling))
     verdicts = evaluate(desired, actual, changes, result, cost, catalog,
                         allow_downgrade=options.allow_downgrade, force=options.force)
     return AccountPlan(

@@ -37,6 +37,8 @@ class PriceBook:
     source: str | None = None
     #: where the file says ``currency:``
     currency_mark: Mark | None = None
+    #: platform -> percent on cost for customer prices (``platforms.<p>.markup``)
+    markups: Mapping[str, Decimal] = field(default_factory=dict)
 
     def apply(self, catalog: Catalog) -> Catalog:
         """``catalog`` at this book's prices; still ``sample_prices`` if any product or
@@ -46,7 +48,8 @@ class PriceBook:
         sample = any(p.sample for p in priced.products.values()) or any(
             a.sample for a in priced.add_ons.values()
         )
-        return replace(priced, sample_prices=sample, currency_mark=self.currency_mark)
+        return replace(priced, sample_prices=sample, currency_mark=self.currency_mark,
+                       markup=self.markups.get(catalog.platform))
 
 
 def load_pricebook(path: str | os.PathLike[str], *, display_name: str | None = None) -> PriceBook:
@@ -55,7 +58,10 @@ def load_pricebook(path: str | os.PathLike[str], *, display_name: str | None = N
     doc = load_document(path, "pricebook", display_name=name)
     errors: list[InputError] = []
     sections: dict[str, Section] = {}
+    markups: dict[str, Decimal] = {}
     for platform, raw in (doc.get("platforms") or {}).items():
+        if raw.get("markup") is not None:
+            markups[platform] = Decimal(str(raw["markup"]))
         catalog = PLATFORMS[platform].catalog
         section: dict[str, dict[str, dict[str, Decimal]]] = {}
         for part, known, what in (
@@ -69,14 +75,16 @@ def load_pricebook(path: str | os.PathLike[str], *, display_name: str | None = N
                     extra = f"; {PLATFORMS[platform].label} has no add-ons" if not known else ""
                     errors.append(unknown(what, str(key), known, entries.key_marks[key], extra))
                     continue
-                prices[key] = {k: money(v) for k, v in price.items()}
+                # ``cost`` is ``monthly`` by its margin name: what the vendor bills
+                prices[key] = {("monthly" if k == "cost" else k): money(v)
+                               for k, v in price.items()}
             section[part] = prices
         sections[platform] = section
     if errors:
         raise ValidationFailed(errors)
     mark = doc.key_marks.get("currency") if "currency" in doc else None
     return PriceBook(currency=doc.get("currency", "USD"), platforms=sections, source=name,
-                     currency_mark=mark or Mark(name, 1, 1))
+                     currency_mark=mark or Mark(name, 1, 1), markups=markups)
 
 
 def pricebook_path(config: Config) -> Path | None:

@@ -39,7 +39,7 @@ def quiet(i: int) -> AccountPlan:
 def test_summary_table_has_a_manual_column_a_legend_and_waits_on() -> None:
     md = markdown(sample_plan())
     assert ("| account | platform | add | change | remove | manual | monthly | one-time | "
-            "warnings | blocked |") in md
+            "margin | margin Δ | warnings | blocked |") in md
     # the Service Desk step is counted in its own column, not as a change
     assert "| partner-internal | Call2Teams | 0 | 0 | 0 | 1 | +4.00 USD |" in md
     legend = next(line for line in md.splitlines() if line.startswith("<sub>Steps:"))

@@ -94,7 +94,8 @@ def test_demo_blocked_downgrade_prints_the_plan_verdict_first_and_exits_1(demo: 
     assert lines[0] == "Blocked: 1 account with a blocking verdict; this plan cannot be applied."
     assert lines[1].startswith("  x northwind: downgrade not allowed: 1006 (Advanced CLOUD -> "
                                "Standard CLOUD)")
-    assert "  ~ Swap 1006 Erin Ellis: advanced -> standard  -40.00/month  (sample price)" in lines
+    assert ("  ~ Swap 1006 Erin Ellis: advanced -> standard  -40.00/month  (sample price)  "
+            "revenue -46.00, margin -6.00") in lines
     allowed = runner.invoke(cli, ["plan", "--account", "northwind", "--allow-downgrade"])
     assert allowed.exit_code == 0 and "Blocked" not in allowed.stdout
 

@@ -201,6 +201,10 @@ def step_view(
         "sample": bool(step.sample_prices) and (step.monthly_delta != ZERO
                                                 or step.one_time != ZERO),
         "sample_prices": list(step.sample_prices),
+        # the customer side, where the price book gives customer prices
+        "has_margin": step.revenue_delta is not None,
+        "revenue_delta": signed(step.revenue_delta) if step.revenue_delta is not None else "",
+        "margin_delta": signed(step.margin_delta) if step.margin_delta is not None else "",
         "mode": step.mode,
         "depends_on": list(step.depends_on),
         "warnings": list(step.warnings),
@@ -244,6 +248,7 @@ def account_view(acct: AccountPlan, arrow: str = TEXT_ARROW) -> dict[str, Any]:
             "one_time": fmt(acct.cost.one_time),
             "currency": currency,
             "prices": prices_text(len(acct.cost.prices_used), len(acct.cost.prices_sample)),
+            **_margin_view(acct),
             # the price book's figure beside the platform's own bill, when they differ
             "estimate_before": (fmt(acct.cost.estimate_before)
                                 if acct.cost.bill_differs and acct.cost.estimate_before
@@ -294,6 +299,31 @@ def _totals(plan: Plan) -> list[dict[str, str]]:
         {"currency": c, "monthly_delta": signed(monthly[c]), "one_time": fmt(once[c])}
         for c in sorted(monthly)
     ] or [{"currency": "USD", "monthly_delta": signed(ZERO), "one_time": fmt(ZERO)}]
+
+
+def _margin_view(acct: AccountPlan) -> dict[str, Any]:
+    c = acct.cost
+    if c.revenue_before is None or c.revenue_after is None:
+        return {"priced": False}
+    return {
+        "priced": True,
+        "revenue_before": fmt(c.revenue_before),
+        "revenue_after": fmt(c.revenue_after),
+        "revenue_delta": signed(c.revenue_after - c.revenue_before),
+        "margin_before": fmt(c.margin_before),
+        "margin_after": fmt(c.margin_after),
+        "margin_delta": signed(c.margin_after - c.margin_before),
+    }
+
+
+def _summary_margin(plan: Plan) -> dict[str, str] | None:
+    """Revenue and margin change of the accounts with customer prices (None: none has)."""
+    m = plan.margins()
+    if not m:
+        return None
+    return {"revenue_delta": signed(Decimal(m["revenue_delta"])),
+            "margin_delta": signed(Decimal(m["margin_delta"])),
+            "margin_after": m["margin_after"]}
 
 
 def prices_text(used: int, from_samples: int) -> str:
@@ -353,6 +383,7 @@ def view(
             "unmanaged": sum(len(a["unmanaged"]) for a in accounts),
             "prices": prices_text(prices["used"], prices["from_samples"]),
             "sample_prices": prices["from_samples"] > 0,
+            "margin": _summary_margin(plan),
         },
     }
     data = walk_strings(data, terminal)
