@@ -3,16 +3,22 @@
 Makes N account files (platforms in turn) and a matching sandbox live state with about 5%
 of users different (a changed profile, a renamed user, a user missing on the platform),
 then prints seconds for: the libyaml C loader alone parsing the same files (the floor),
-validate, plan; and the peak memory of the plan (tracemalloc, in a second run).
+validate, plan; and the peak memory of the plan (tracemalloc, in a second run). Then the
+whole process, as a user runs it: ``reconciler validate`` and ``reconciler plan`` (text and
+JSON) in a fresh interpreter each, their CPU seconds (user + system, start-up included)
+against the floor, and their peak RSS.
 
     python benchmarks/plan_scale.py --accounts 1000 --users 50
+    python benchmarks/plan_scale.py --accounts 300,3000 --users 50 --process-only
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -124,38 +130,101 @@ def peak_memory(fn: Callable[[], object]) -> int:
     return peak
 
 
+#: runs ``python -m reconciler`` and, at exit, writes the process's peak RSS (VmHWM: unlike
+#: ru_maxrss it starts afresh at exec, so the benchmark's own size does not leak in)
+_WRAPPER = """
+import atexit, os, runpy, sys
+def hwm():
+    with open("/proc/self/status") as f, open(os.environ["PEAK_FILE"], "w") as out:
+        out.write(next(l.split()[1] for l in f if l.startswith("VmHWM")))
+atexit.register(hwm)
+sys.argv = ["reconciler", *sys.argv[1:]]
+runpy.run_module("reconciler", run_name="__main__", alter_sys=True)
+"""
+
+
+def process(root: Path, *args: str) -> tuple[float, float, float]:
+    """``reconciler ARGS`` in a fresh interpreter from ``root``: (CPU s, wall s, peak RSS
+    MiB). ``os.wait4`` gives that one child's own CPU time, start-up included."""
+    peak_file = root / "peak.txt"
+    start = time.perf_counter()
+    with open(os.devnull, "w") as null:
+        proc = subprocess.Popen([sys.executable, "-c", _WRAPPER, *args], cwd=root,
+                                stdout=null, stderr=subprocess.PIPE,
+                                env={**os.environ, "PEAK_FILE": str(peak_file)})
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 2):
+        raise SystemExit(f"reconciler {' '.join(args)} failed: {err.decode()[-500:]}")
+    return usage.ru_utime + usage.ru_stime, wall, int(peak_file.read_text()) / 1024
+
+
+def whole_process(root: Path, floor: float) -> None:
+    (root / "reconciler.yaml").write_text(
+        f"sandbox: {{path: {root / 'sandbox.db'}}}\nstate: {{path: {root / 'state.db'}}}\n")
+    for label, args in (("validate", ("validate",)), ("plan (text)", ("plan",)),
+                        ("plan (json)", ("plan", "--format", "json"))):
+        cpu, wall, rss = process(root, *args)
+        print(f"process: {label:<14} {cpu:6.2f} s CPU ({cpu / floor:.1f}x floor), "
+              f"{wall:6.2f} s wall, peak RSS {rss:6.1f} MiB")
+
+
+def floor_seconds(files: list[Path]) -> float:
+    """CPU seconds of the C loader alone over the files (CPU, like the process figures, so
+    a busy machine does not flatter the ratios)."""
+    gc.collect()
+    start = time.process_time()
+    for f in files:
+        yaml.load(f.read_bytes(), Loader=yaml.CSafeLoader)
+    return time.process_time() - start
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--accounts", default="1000",
+                        help="number of accounts; several, comma-separated, run side by side")
     parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--process-only", action="store_true",
+                        help="only the whole-process figures (skip the in-process runs)")
     args = parser.parse_args()
+    for n in (int(x) for x in str(args.accounts).split(",")):
+        run(n, args.users, args.process_only)
+    return 0
+
+
+def run(n_accounts: int, n_users: int, process_only: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        setup, config = timed(lambda: make_world(root, args.accounts, args.users))
-        paths = [str(root / "accounts")]
+        setup, config = timed(lambda: make_world(root, n_accounts, n_users))
         files = sorted((root / "accounts").glob("*.yaml"))
+        t_floor = floor_seconds(files)
+        print(f"accounts x users      {n_accounts} x {n_users}  ({len(files)} files; "
+              f"set-up {setup:.1f} s)")
+        print(f"C loader alone (floor) {t_floor:8.2f} s CPU")
+        if not process_only:
+            in_process(root, config, t_floor)
+        whole_process(root, t_floor)
+        print()
 
-        def floor() -> None:
-            for f in files:
-                yaml.load(f.read_bytes(), Loader=yaml.CSafeLoader)
 
-        t_floor, _ = timed(floor)
-        config_file = None  # no reconciler.yaml: all defaults
-        t_validate, report = timed(lambda: check_all(paths, config_file))
-        assert report.valid, report.errors[:3]
-        t_plan, plan = timed(lambda: make_plan(paths, config, PlanOptions()))
-        peak_validate = peak_memory(lambda: check_all(paths, config_file))
-        peak = peak_memory(lambda: make_plan(paths, config, PlanOptions()))
-        steps = sum(len(a.steps) for a in plan.accounts)
-        print(f"accounts x users      {args.accounts} x {args.users}"
-              f"  ({len(files)} files, {steps} steps; set-up {setup:.1f} s)")
-        print(f"C loader alone (floor) {t_floor:8.2f} s")
-        print(f"validate               {t_validate:8.2f} s  ({t_validate / t_floor:.1f}x floor)")
-        print(f"plan                   {t_plan:8.2f} s  ({t_plan / t_floor:.1f}x floor)")
-        print(f"validate peak memory   {peak_validate / 2**20:8.1f} MiB (tracemalloc)")
-        print(f"plan peak memory       {peak / 2**20:8.1f} MiB (tracemalloc; the plan itself"
-              " included)")
-    return 0
+def in_process(root: Path, config: Config, t_floor: float) -> None:
+    paths = [str(root / "accounts")]
+    config_file = None  # no reconciler.yaml: all defaults
+    t_validate, report = timed(lambda: check_all(paths, config_file))
+    assert report.valid, report.errors[:3]
+    t_plan, plan = timed(lambda: make_plan(paths, config, PlanOptions()))
+    peak_validate = peak_memory(lambda: check_all(paths, config_file))
+    peak = peak_memory(lambda: make_plan(paths, config, PlanOptions()))
+    steps = sum(len(a.steps) for a in plan.accounts)
+    print(f"plan steps             {steps:8d}")
+    print(f"validate               {t_validate:8.2f} s  ({t_validate / t_floor:.1f}x floor)")
+    print(f"plan                   {t_plan:8.2f} s  ({t_plan / t_floor:.1f}x floor)")
+    print(f"validate peak memory   {peak_validate / 2**20:8.1f} MiB (tracemalloc)")
+    print(f"plan peak memory       {peak / 2**20:8.1f} MiB (tracemalloc; the plan itself"
+          " included)")
 
 
 if __name__ == "__main__":
