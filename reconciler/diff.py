@@ -318,6 +318,10 @@ def _compare(d: DesiredUser, a: ActualUser, out: list[Change]) -> ActualUser:
         out.append(Change("update_user", ext,
                           before={k: v for k, v in before.items() if v is not None},
                           after=changed))
+    elif (ext == a.extension and (d.profile is None or d.profile == a.profile)
+          and (d.licence is None or d.licence == a.licence)
+          and (d.add_ons is None or d.add_ons == a.add_ons)):
+        return a  # unchanged (most users of most plans): no copy
     return replace(
         a,
         extension=ext,

@@ -229,6 +229,14 @@ def _parse(
 
 
 
+#: the first characters of every YAML 1.1 implicit resolver (bool, int, float, null,
+#: timestamp, merge, value): a plain scalar starting with anything else is a string, which
+#: is most of an account file (names, e-mail addresses), without the resolver's regexes
+_RESOLVED = frozenset(
+    ch for ch in getattr(_Loader, "yaml_implicit_resolvers", {}) if ch is not None
+)
+
+
 def _build(loader: Any, name: str, soft: list[InputError]) -> tuple[Any, Mark | None]:
     """Turn the event stream into values; returns (root, root mark or None if no document).
 
@@ -256,6 +264,8 @@ def _build(loader: Any, name: str, soft: list[InputError]) -> tuple[Any, Mark | 
             if (not explicit and event.implicit[0] and text.isdigit() and text.isascii()
                     and (text[0] != "0" or text == "0")):
                 value = int(text)
+            elif not explicit and event.implicit[0] and text and text[0] not in _RESOLVED:
+                tag, value = _STR, text  # no implicit resolver starts with this character
             elif not explicit:
                 tag = resolve(yaml.ScalarNode, text, event.implicit)
                 value = _scalar(tag, text, explicit, mark, soft)
