@@ -20,16 +20,16 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 import reconciler
 from reconciler.catalog import did_you_mean
 from reconciler.errors import InputError, ValidationFailed
 from reconciler.filenames import outside_repository_error
 from reconciler.yamlload import MarkedDict, load_yaml, mark_at, text_at
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["SCHEMA_DIR", "check", "load_document", "load_schema", "sorted_errors"]
 
@@ -56,10 +56,6 @@ def _is_number(_checker: Any, value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
-    {"integer": _is_integer, "number": _is_number}
-)
-_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_TYPES)
 
 
 @functools.cache
@@ -72,8 +68,16 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @functools.cache
 def _validator(name: str) -> Any:
-    # built once per process: the benchmark validates 1,000 files against the same schema
-    return _Validator(load_schema(name))
+    # built once per process: the benchmark validates 1,000 files against the same schema.
+    # jsonschema is imported here, not at start-up: valid files never need it (the compiled
+    # check below answers them), and it is a tenth of the CLI's start-up time
+    import jsonschema
+
+    types = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}
+    )
+    validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=types)
+    return validator(load_schema(name))
 
 
 def check(document: Any, schema_name: str) -> list[InputError]:

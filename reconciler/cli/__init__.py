@@ -28,6 +28,33 @@ class ReconcilerGroup(click.Group):
     ReconcilerError into one line on stderr, and usage errors into exit 1 (2 is reserved
     for "changes present" / "drift found")."""
 
+    # commands come from COMMANDS (below), each module imported on first use
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            import importlib
+
+            for command in importlib.import_module(COMMANDS[cmd_name][0]).COMMANDS:
+                self.add_command(command)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from COMMANDS' help lines, importing no command."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            if name in self.commands:
+                text = self.commands[name].get_short_help_str(limit)
+            else:
+                text = click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit)
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
         with guarded_streams() as (out, err):
             code, rv = self._run(ctx)
@@ -135,29 +162,42 @@ def cli() -> None:
     """
 
 
-def _register() -> None:
-    # Explicit registry: one module per command family.
-    from reconciler.cli import (
-        apply_cmd,
-        catalog_cmd,
-        changed_cmd,
-        import_cmd,
-        plan_cmd,
-        runbook_cmd,
-        sandbox_cmd,
-        state_cmd,
-        validate_cmd,
-    )
-
-    for module in (
-        validate_cmd, catalog_cmd, plan_cmd, apply_cmd, sandbox_cmd, import_cmd, changed_cmd,
-        state_cmd, runbook_cmd,
-    ):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
+#: Every command: name -> (its module, its one-line help for ``reconciler --help``). A
+#: module is imported only when one of its commands runs, so ``reconciler --help`` and the
+#: small commands start without loading the schema validator, the templates or the planner.
+#: The help line is the command's own first sentence (tests/test_cli_lazy.py checks it).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "apply": ("reconciler.cli.apply_cmd",
+              "Apply a saved plan (PLANFILE), or plan PATHS, confirm and apply."),
+    "catalog": ("reconciler.cli.catalog_cmd",
+                "List each platform's profile types, packages or SKUs, included features, "
+                "add-ons and prices (the price book's, else clearly labelled samples)."),
+    "changed": ("reconciler.cli.changed_cmd", "List the accounts whose files changed since REF."),
+    "drift": ("reconciler.cli.plan_cmd",
+              "Report what differs on the platforms from what the files say."),
+    "history": ("reconciler.cli.apply_cmd",
+                "Steps apply performed: when, which account and step, the result, the git "
+                "commit of the account files and who ran it."),
+    "import": ("reconciler.cli.import_cmd",
+               "Write an account file from the live state of an account."),
+    "plan": ("reconciler.cli.plan_cmd",
+             "Read the accounts' live state, diff it against the files and print the change "
+             "plan."),
+    "runbook": ("reconciler.cli.runbook_cmd",
+                "Runbooks that apply writes for kind: portal accounts (docs/portal.md)."),
+    "sandbox": ("reconciler.cli.sandbox_cmd",
+                "The embedded sandbox: a SQLite file simulating all three platforms."),
+    "show": ("reconciler.cli.plan_cmd",
+             "Print a saved plan (from plan -o) in any format; no platform is read."),
+    "state": ("reconciler.cli.state_cmd",
+              "The state store (locks and the journal): SQLite by default, or the PostgreSQL "
+              "database that ``state.url`` / RECONCILER_STATE_URL names."),
+    "unlock": ("reconciler.cli.apply_cmd",
+               "Break an account's apply lock, left behind by a run that died."),
+    "validate": ("reconciler.cli.validate_cmd",
+                 "Check account files (default: accounts/) against the schema and each "
+                 "platform's rules."),
+}
 
 
 def main(argv: list[str] | None = None) -> None:
