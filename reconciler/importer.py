@@ -80,8 +80,8 @@ _TEMPLATE = """\
 account: {{ slug | q }}
 platform: {{ a.platform | q }}
 external_id: {{ a.external_id | q }}
-name: {{ a.name | q }}
-{% if platform.account_kinds %}kind: {{ a.kind | q }}
+{% if a.name %}name: {{ a.name | q }}
+{% endif %}{% if platform.account_kinds %}kind: {{ a.kind | q }}
 {% endif %}
 {%- if a.sites %}sites:
 {% for s in a.sites %}  {{ s.name | q }}: {extensions: "{{ s.first }}-{{ s.last }}"}

@@ -173,3 +173,31 @@ def test_sandbox_export_of_an_unknown_account_is_one_line(root: Path) -> None:
     result = run("sandbox", "export", "--account", "northwnd", "--dir", "exports")
     assert result.exit_code == 1
     assert "no sandbox account 'northwnd' (did you mean \"northwind\"?)" in result.output
+
+
+def test_sandbox_platforms_are_applied_and_portal_platforms_get_runbooks(root: Path) -> None:
+    """Kinds mix per platform: iPECS from exports (a runbook), the others on the sandbox."""
+    (root / "reconciler.yaml").write_text(
+        "providers:\n  ipecs-cloud: {kind: portal, exports: exports}\n", encoding="utf-8")
+    box = Sandbox.open(Config(root=root))
+    export_all(box, root)
+    result = run("apply", "--auto-approve")
+    assert result.exit_code == 3, result.output  # the runbook, and the Service Desk request
+    assert "vertical-demo: nothing applied; a person follows the runbook" in result.stdout
+    assert [p.parent.name for p in (root / "exports").glob("*/runbook.json")] == ["C000000150"]
+    # the sandbox accounts were applied: Carol Chen swapped, the iPECS user untouched
+    assert box.read_account("mitel-connect", "CC-104233").user(1003).profile == "essentials"
+    assert box.read_account("ipecs-cloud", "C000000150").user(297).profile == \
+        "Basic User With VM"
+
+
+def test_import_from_exports_writes_a_file_that_plans_no_changes(root: Path) -> None:
+    box = Sandbox.open(Config(root=root))
+    export_all(box, root)
+    imported = run("import", "--platform", "mitel-connect", "--external-id", "CC-104233",
+                   "-o", "imported/northwind.yaml")
+    assert imported.exit_code == 0, imported.output
+    text = (root / "imported" / "northwind.yaml").read_text()
+    assert "name: \"\"" not in text  # the exports do not name the account
+    plan = run("plan", "imported", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
