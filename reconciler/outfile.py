@@ -2,7 +2,8 @@
 way the CLI writes a file the user names.
 
 - Only a regular file is written: a path that exists and is a device (``/dev/full``,
-  ``/dev/sda``), a directory, a FIFO or a socket is refused, never replaced.
+  ``/dev/sda``), a directory, a FIFO or a socket is refused, never replaced. A symbolic
+  link is written through (the file it names is replaced, the link stays).
 - Atomic: the text goes to a temporary file beside the target, flushed to disk, then
   renamed over it; a reader never sees half a file, and on any failure (disk full, an
   interrupt, a bug in the writer) the temporary file is removed and the target is as it
@@ -35,10 +36,12 @@ _KINDS = (
 
 def write_file(path: str | os.PathLike[str], write: Callable[[IO[str]], object]) -> None:
     """Create or replace the regular file ``path`` with what ``write(fh)`` writes."""
-    target = Path(path)
+    # through symbolic links: a link is written through, never replaced by a file (nor is
+    # /dev/stdout, a link to whatever standard output is)
+    target = Path(os.path.realpath(path))
     shown = terminal(os.fspath(path))
     try:
-        mode = os.stat(target).st_mode  # follows a symbolic link: what would be written
+        mode = os.stat(target).st_mode
     except FileNotFoundError:
         mode = None
     except OSError as e:

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler.cli import cli
 from reconciler.escape import guard_line, md, terminal
@@ -27,7 +29,8 @@ PAYLOADS = {
     "unicode": "C9\u2028::error::ls\u2029\u200b\u2066x\u2069\u0085::error::nel",
 }
 
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069]")
+#: what must not reach a log or terminal (a tab may: it moves the cursor, nothing more)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069]")
 
 
 def assert_log_safe(text: str) -> None:
@@ -187,3 +190,25 @@ def test_md_leaves_no_markup_mention_link_or_reference() -> None:
 def test_terminal_shows_every_hidden_character_escaped() -> None:
     assert terminal("a\nb\tc\x1b[2J\u202e\u200b\x85") == "a\\nb\\tc\\x1b[2J\\u202e\\u200b\\x85"
     assert terminal("Zoë Ünal 山田") == "Zoë Ünal 山田"
+
+
+# any text at all: the guarantees hold for every string, not just the payloads above
+_ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=60) | st.sampled_from(
+    [":", "::", "##[", "\n", "\r", "\x1b", "\u202e", "\u2028", "`", "@", "](", "<"]).flatmap(
+    lambda piece: st.lists(st.sampled_from([piece, "a", " ", ":", "#", "[", "\n"]),
+                           max_size=12).map("".join))
+
+
+@given(_ANY_TEXT)
+def test_terminal_and_md_give_one_inert_line_for_any_text(text: str) -> None:
+    for shown in (terminal(text), md(text)):
+        assert "\n" not in shown and "\r" not in shown and "\t" not in shown
+        assert not _CONTROL.search(shown)
+    assert_comment_safe(md(text))
+    assert "<" not in md(text) and ">" not in md(text)
+
+
+@given(_ANY_TEXT)
+def test_no_line_the_guard_lets_through_begins_a_workflow_command(text: str) -> None:
+    out = "".join(guard_line(line) for line in re.findall(r"[^\n]*\n|[^\n]+", text))
+    assert_log_safe(out)

@@ -312,6 +312,21 @@ def test_write_file_cleans_up_whatever_stops_the_writer(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o666 & ~_umask()
 
 
+def test_o_through_a_link_writes_the_file_it_names_and_keeps_the_link(
+    here: Path, tmp_path: Path
+) -> None:
+    real = tmp_path / "kept" / "plan.json"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = here / "plan.json"
+    link.symlink_to(real)
+    code, output = run("plan", "-o", str(link))
+    assert code == 0, output
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text().startswith("{")
+    assert sorted(p.name for p in real.parent.iterdir()) == ["plan.json"]
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
