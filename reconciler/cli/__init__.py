@@ -154,11 +154,18 @@ def _one_line(e: ReconcilerError) -> str:
 def cli() -> None:
     """Licences and user profiles of cloud phone systems, managed as code.
 
+    Every command has --help ending with examples.
+
     \b
     Examples:
       reconciler validate
       reconciler plan --format markdown -o plans/plan.json
       reconciler apply plans/plan.json
+
+    \b
+    Shell completion (commands, options, file names), e.g. in ~/.bashrc:
+      eval "$(_RECONCILER_COMPLETE=bash_source reconciler)"
+    zsh: _RECONCILER_COMPLETE=zsh_source; fish: _RECONCILER_COMPLETE=fish_source
     """
 
 

@@ -104,6 +104,47 @@ def _print_plan(
     click.echo(out.getvalue(), nl=False, color=use_color)
 
 
+#: ``plan -o FILE``: the format each suffix names
+OUT_FORMATS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html",
+               ".htm": "html", ".txt": "text"}
+
+
+def out_format(out: str, fmt: str, fmt_given: bool) -> str:
+    """The format ``-o out`` writes; a usage error for an unknown suffix or one that
+    contradicts an explicit ``--format`` (a saved .json plan goes with any --format)."""
+    suffix = os.path.splitext(out)[1].lower()
+    wanted = OUT_FORMATS.get(suffix)
+    if wanted is None:
+        raise click.UsageError(
+            f"-o {terminal(out)}: name the file .json (the saved plan), .md, .html or .txt")
+    if fmt_given and wanted not in ("json", fmt):
+        raise click.UsageError(
+            f"-o {terminal(out)} writes {wanted} but --format is {fmt}; name the file "
+            f"{os.path.splitext(out)[0]}{_SUFFIX[fmt]} or drop --format")
+    return wanted
+
+
+_SUFFIX = {"json": ".json", "markdown": ".md", "html": ".html", "text": ".txt"}
+
+
+def write_rendered(plan: Plan, fmt: str, out: str, *, mask_emails: bool) -> None:
+    """``plan`` rendered as ``fmt`` into the file ``out``, atomically."""
+    import tempfile
+    from pathlib import Path
+
+    from reconciler.planio import PlanFileError
+
+    target = Path(out)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            render(plan, fmt, fh, mask_emails=mask_emails)
+        os.replace(tmp, target)
+    except OSError as e:
+        raise PlanFileError(f"cannot write the plan: {e.strerror or e}", file=out) from e
+
+
 def plan_exit_code(plan: Plan, *, detailed: bool = False) -> ExitCode:
     """1 when any verdict blocks; with ``detailed``, 2 when there are changes, else 0."""
     if plan.is_blocked:
@@ -123,7 +164,8 @@ def plan_exit_code(plan: Plan, *, detailed: bool = False) -> ExitCode:
     "out",
     type=click.Path(path_type=str),  # checked where it is written (reconciler.outfile)
     default=None,
-    help="Also save the plan as JSON (whatever --format prints) for show and apply.",
+    help="Also write the plan to FILE, in the format its suffix names: .json the saved plan "
+    "(for show and apply, whatever --format prints), .md markdown, .html, .txt text.",
 )
 @account_option
 @click.option("--allow-downgrade", is_flag=True, help="Allow downgrades in every account.")
@@ -159,17 +201,24 @@ def plan_command(
       reconciler plan
       reconciler plan accounts/vertical-demo.yaml --allow-downgrade
       reconciler plan --format markdown --mask-emails -o plans/plan.json > plans/plan.md
+      reconciler plan -o plans/plan.html        # the self-contained page, for a browser
       reconciler plan --account northwind --detailed-exitcode
       reconciler plan --format markdown --base-ref origin/main   # in CI on a pull request
     """
+    given = click.get_current_context().get_parameter_source("fmt")
+    written = out_format(out, fmt, given is click.core.ParameterSource.COMMANDLINE) \
+        if out else None
     plan = with_base(build_plan(
         paths, config_path, allow_downgrade=allow_downgrade, force=force, account=account
     ), base_ref)
-    if out:
+    if out and written == "json":
         save_plan(plan, out)
+    elif out and written:
+        write_rendered(plan, written, out, mask_emails=mask_emails)
     _print_plan(plan, fmt, color, mask_emails)
     if out:
-        click.echo(f"saved the plan to {terminal(out)}", err=True)
+        what = "the plan" if written == "json" else f"the {written} plan"
+        click.echo(f"saved {what} to {terminal(out)}", err=True)
     return plan_exit_code(plan, detailed=detailed_exitcode)
 
 

@@ -15,7 +15,12 @@ MARK = {"done": "[x]", "not yet": "[ ]", "different": "[!]"}
 
 @click.group("runbook")
 def runbook_group() -> None:
-    """Runbooks that apply writes for kind: portal accounts (docs/portal.md)."""
+    """Runbooks that apply writes for kind: portal accounts (docs/portal.md).
+
+    \b
+    Example:
+      reconciler runbook status
+    """
 
 
 def _runbooks(paths: tuple[Path, ...], config_path: str) -> list[Path]:

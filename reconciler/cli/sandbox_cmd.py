@@ -54,7 +54,13 @@ def sandbox_group() -> None:
 @click.option("--empty", is_flag=True, help="No accounts at all instead of the demo state.")
 @config_option
 def reset_command(empty: bool, config_path: str) -> None:
-    """Put the sandbox back to the demo live state and the clock to its start."""
+    """Put the sandbox back to the demo live state and the clock to its start.
+
+    \b
+    Examples:
+      reconciler sandbox reset
+      reconciler sandbox reset --empty
+    """
     sandbox = _open(config_path)
     sandbox.reset(demo_state=not empty)
     what = "empty" if empty else "demo live state"
@@ -89,7 +95,12 @@ def show_command(fmt: str, account: str | None, config_path: str) -> None:
 @click.argument("days", type=click.IntRange(min=0, max=3650))
 @config_option
 def advance_clock_command(days: int, config_path: str) -> None:
-    """Move the sandbox clock DAYS forward (trials expire, delayed orders get approved)."""
+    """Move the sandbox clock DAYS forward (trials expire, delayed orders get approved).
+
+    \b
+    Example:
+      reconciler sandbox advance-clock 30
+    """
     click.echo(f"sandbox clock: {_open(config_path).advance_clock(days)}")
 
 
@@ -97,7 +108,12 @@ def advance_clock_command(days: int, config_path: str) -> None:
 @click.argument("order", type=int)
 @config_option
 def approve_command(order: int, config_path: str) -> None:
-    """Approve a submitted iPECS change order, as the platform would."""
+    """Approve a submitted iPECS change order, as the platform would.
+
+    \b
+    Example:
+      reconciler sandbox approve 503037
+    """
     _open(config_path).approve(order)
     click.echo(f"order {order}: approved")
 
@@ -106,7 +122,12 @@ def approve_command(order: int, config_path: str) -> None:
 @click.argument("order", type=int)
 @config_option
 def reject_command(order: int, config_path: str) -> None:
-    """Reject a submitted iPECS change order, as the platform would."""
+    """Reject a submitted iPECS change order, as the platform would.
+
+    \b
+    Example:
+      reconciler sandbox reject 503037
+    """
     _open(config_path).reject(order)
     click.echo(f"order {order}: rejected")
 
