@@ -7,6 +7,7 @@ codes: a blocking verdict exits 1 *after* the plan is printed, so a reviewer see
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections.abc import Sequence
 
