@@ -115,6 +115,8 @@ def out_format(out: str, fmt: str, fmt_given: bool) -> str:
     contradicts an explicit ``--format`` (a saved .json plan goes with any --format)."""
     suffix = os.path.splitext(out)[1].lower()
     wanted = OUT_FORMATS.get(suffix)
+    if wanted is None and os.path.exists(out) and not os.path.isfile(out):
+        return "json"  # a device, a pipe: the file writer refuses it in its own words
     if wanted is None:
         raise click.UsageError(
             f"-o {terminal(out)}: name the file .json (the saved plan), .md, .html or .txt")
@@ -129,21 +131,11 @@ _SUFFIX = {"json": ".json", "markdown": ".md", "html": ".html", "text": ".txt"}
 
 
 def write_rendered(plan: Plan, fmt: str, out: str, *, mask_emails: bool) -> None:
-    """``plan`` rendered as ``fmt`` into the file ``out``, atomically."""
-    import tempfile
-    from pathlib import Path
+    """``plan`` rendered as ``fmt`` into the file ``out`` (reconciler.outfile: atomic,
+    regular files only)."""
+    from reconciler.outfile import write_file
 
-    from reconciler.planio import PlanFileError
-
-    target = Path(out)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            render(plan, fmt, fh, mask_emails=mask_emails)
-        os.replace(tmp, target)
-    except OSError as e:
-        raise PlanFileError(f"cannot write the plan: {e.strerror or e}", file=out) from e
+    write_file(out, lambda fh: render(plan, fmt, fh, mask_emails=mask_emails))
 
 
 def plan_exit_code(plan: Plan, *, detailed: bool = False) -> ExitCode:
