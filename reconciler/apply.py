@@ -1,7 +1,8 @@
 """Apply: the only place that writes to a platform.
 
-One account at a time, under that account's lock: read the actual state again, refuse a
-plan made from another state (stale), then perform the steps in dependency order through
+Several accounts at a time (``ApplySettings.parallelism``; progress and report keep plan
+order), each under its lock: read the actual state again, refuse a plan made from another
+state (stale) before anything is written, then perform the steps in dependency order through
 ``Provider.perform`` with an idempotency key per step. A permanent failure skips the steps
 that depend on it and nothing else; a transient one is retried with backoff; an iPECS change
 order is polled until the platform approves it, then final-confirmed. Every outcome is
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from reconciler.errors import PlatformError, ReconcilerError, StalePlan
 from reconciler.model import ActualAccount
 from reconciler.plan import AccountPlan, Plan, Step
+from reconciler.pool import OrderedProgress, ordered_map
 from reconciler.progress import (
     FAILED,
     WAITING,
@@ -50,6 +53,8 @@ class ApplySettings:
     wait_seconds: float = 30.0
     poll_interval: float = 1.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: accounts read and applied at once (``--parallelism``); the report keeps plan order
+    parallelism: int = 1
 
 
 #: slug -> a fresh plan of that account from an actual state (None: no desired at hand)
@@ -81,6 +86,7 @@ class Applier:
         #: the digest of the saved plan being applied (journaled with each step)
         self.plan_digest = ""
         self._commits: dict[str, str | None] = {}
+        self._commits_lock = threading.Lock()
 
     # ------------------------------------------------------------------ a whole plan
 
@@ -115,7 +121,6 @@ class Applier:
                     f"same platform account ({scope}); apply one of them"
                 )
             scopes[scope] = account.account
-        reports: list[AccountReport] = []
         with ExitStack() as stack:
             # in one global order, so two runs waiting (--lock-timeout) for each other's
             # accounts can never hold one each and wait forever
@@ -123,11 +128,25 @@ class Applier:
                 scope = Scope(account.platform, account.external_id)
                 lock = self.store.acquire(scope, account.account)
                 stack.callback(self.store.release, lock)
-            runs = [self._confirm_plan(account, providers, replan) for account in todo]
-            for account, (run, note) in zip(todo, runs, strict=True):
-                provider = providers(account.platform)
-                report = self.apply_account(run, provider, replan)
-                reports.append(replace(report, note=note))
+            parallelism = min(self.settings.parallelism, len(todo))
+
+            def confirm(account: AccountPlan) -> tuple[AccountPlan, str]:
+                return self._confirm_plan(account, providers, replan)
+
+            # every account is read (a few at a time) and confirmed before anything is written
+            runs = list(ordered_map(confirm, todo, parallelism))
+            progress = OrderedProgress(self.progress, [a.account for a in todo])
+
+            def apply_one(job: tuple[AccountPlan, tuple[AccountPlan, str]]) -> AccountReport:
+                account, (run, note) = job
+                try:
+                    report = self.apply_account(run, providers(account.platform), replan,
+                                                progress=progress)
+                finally:
+                    progress.finish(account.account)
+                return replace(report, note=note)
+
+            reports = list(ordered_map(apply_one, zip(todo, runs, strict=True), parallelism))
         return ApplyReport(tuple(reports))
 
     def _confirm_plan(
@@ -161,12 +180,17 @@ class Applier:
         plan: AccountPlan,
         provider: Provider,
         replan: Replan | None = None,
+        *,
+        progress: Progress | None = None,
     ) -> AccountReport:
         """Rounds of steps for one account; the caller holds its lock and checked staleness.
+        Safe to run for several accounts at once: nothing about the account being applied
+        is kept on the Applier.
 
         A write whose answer an earlier run never got (a crash, retries run out) and that
         this plan no longer needs is settled first: the state moved on, so the same change
         made again later is a new request (docs/steps.md, idempotency keys)."""
+        progress = progress or self.progress
         self.store.settle_all_but(
             Scope(plan.platform, plan.external_id), (step_digest(s) for s in plan.steps)
         )
@@ -182,9 +206,9 @@ class Applier:
                 for s in check_steps(current)
                 if s.mode != "manual" or (s.action, s.target) not in reported_manual
             ]
-            self.progress.start_account(plan.account, steps)
-            done = self._run_steps(current, steps, provider, results)
-            self.progress.end_account(plan.account)
+            progress.start_account(plan.account, steps)
+            done = self._run_steps(current, steps, provider, results, progress)
+            progress.end_account(plan.account)
             reported_manual |= {(s.action, s.target) for s in steps if s.mode == "manual"}
             current, remaining = None, 0
             unfinished = any(r.status not in ("done", "manual") for r in results)
@@ -224,6 +248,7 @@ class Applier:
         steps: list[Step],
         provider: Provider,
         results: list[StepResult],
+        progress: Progress,
     ) -> int:
         """Perform ``steps`` (already in dependency order); returns how many were done.
 
@@ -239,7 +264,7 @@ class Applier:
             results.append(result)
             done += result.status == "done"
             self._journal(plan, result)
-            self.progress.step(plan.account, result)
+            progress.step(plan.account, result)
 
         later: list[Step] = []
         held: set[str] = set()
@@ -249,7 +274,7 @@ class Applier:
                 held.add(step.id)
                 continue
             result = self._blocked_by(step, by_id) or self._run_one(
-                plan, step, provider, by_id, wait=False
+                plan, step, provider, by_id, progress, wait=False
             )
             if result.status == "pending" and step.action == "confirm_order":
                 later.append(step)
@@ -257,7 +282,10 @@ class Applier:
                 continue
             record(result)
         for step in later:
-            record(self._blocked_by(step, by_id) or self._run_one(plan, step, provider, by_id))
+            record(
+                self._blocked_by(step, by_id)
+                or self._run_one(plan, step, provider, by_id, progress)
+            )
         return done
 
     def _blocked_by(self, step: Step, by_id: Mapping[str, StepResult]) -> StepResult | None:
@@ -280,6 +308,7 @@ class Applier:
         step: Step,
         provider: Provider,
         by_id: Mapping[str, StepResult],
+        progress: Progress,
         *,
         wait: bool = True,
     ) -> StepResult:
@@ -294,7 +323,8 @@ class Applier:
             if not order_id:
                 return StepResult(step, "failed", "no change order to confirm")
             step = replace(step, params={**step.params, "order_id": str(order_id)})
-            waiting = self._await_approval(plan, step, provider, str(order_id), wait=wait)
+            waiting = self._await_approval(plan, step, provider, str(order_id), progress,
+                                           wait=wait)
             if waiting is not None:
                 return waiting
         return self._perform(plan, step, provider)
@@ -332,8 +362,8 @@ class Applier:
         return StepResult(step, "done", detail, order_id=outcome.order_id, idempotency_key=key)
 
     def _await_approval(
-        self, plan: AccountPlan, step: Step, provider: Provider, order_id: str, *,
-        wait: bool = True,
+        self, plan: AccountPlan, step: Step, provider: Provider, order_id: str,
+        progress: Progress, *, wait: bool = True,
     ) -> StepResult | None:
         """None once the order is approved (confirm it now); otherwise the step's result.
         ``wait=False``: look once, without polling."""
@@ -373,7 +403,7 @@ class Applier:
                     order_id=order_id,
                 )
             limit = self.settings.wait_seconds
-            self.progress.waiting(plan.account, order_id, limit - left, limit)
+            progress.waiting(plan.account, order_id, limit - left, limit)
             self.sleep(min(self.settings.poll_interval, left))
 
     # ------------------------------------------------------------------ helpers
@@ -389,8 +419,10 @@ class Applier:
         )
 
     def _journal(self, plan: AccountPlan, result: StepResult) -> None:
-        if plan.path not in self._commits:
-            self._commits[plan.path] = git_commit(plan.path) if plan.path else None
+        with self._commits_lock:
+            if plan.path not in self._commits:
+                self._commits[plan.path] = git_commit(plan.path) if plan.path else None
+            commit = self._commits[plan.path]
         step = result.step
         self.store.record(
             JournalEntry(
@@ -403,7 +435,7 @@ class Applier:
                 error=result.message if result.status in FAILED else "",
                 detail=result.message if result.status not in FAILED else "",
                 idempotency_key=result.idempotency_key,
-                git_commit=self._commits[plan.path],
+                git_commit=commit,
                 actor=self.run.actor,
                 run_id=self.run.run_id,
                 plan=self.plan_digest,

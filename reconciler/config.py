@@ -26,6 +26,11 @@ class ProviderConfig:
     kind: str = "sandbox"
     #: everything else under providers.<platform> (role, approval, token_env, ...)
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: the two limits every provider kind gets (reconciler/session.py wraps the provider):
+    #: calls to the platform in flight at once, whatever --parallelism (None: no limit)
+    max_concurrency: int | None = None
+    #: calls to the platform per second, retries included (None: no limit)
+    rate_limit: float | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         platform: ProviderConfig(
             kind=str(options.get("kind", "sandbox")),
             options={k: v for k, v in options.items() if k != "kind"},
+            max_concurrency=options.get("max_concurrency"),
+            rate_limit=float(options["rate_limit"]) if "rate_limit" in options else None,
         )
         for platform, options in (doc.get("providers") or {}).items()
     }

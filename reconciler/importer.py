@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -172,12 +171,3 @@ def render_account(actual: ActualAccount, catalog: Catalog | None = None,
         pending=[o for o in actual.orders if o.pending],
         users=users,
     )
-
-
-def import_account(
-    provider: Any, external_id: str, catalogs: Mapping[str, Catalog] | None = None
-) -> str:
-    """Read one account through its provider and render its account file."""
-    actual: ActualAccount = provider.read_account(external_id)
-    catalog = catalogs.get(actual.platform) if catalogs else None
-    return render_account(actual, catalog)

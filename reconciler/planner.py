@@ -1,8 +1,8 @@
 """From files and live state to a :class:`~reconciler.plan.Plan`.
 
 ``plan_account`` is pure: diff -> the platform's planner -> costs -> policy verdicts.
-``make_plan`` is the I/O around it: load the files and price books, read each account's
-live state, one account at a time (memory stays bounded by the largest account).
+``make_plan`` is the I/O around it (reconciler/session.py): load the files and price books,
+read each account's live state, a few accounts at a time (memory stays bounded).
 
 The ordering model (reconciler/sequence.py, shared by every platform):
 
@@ -33,26 +33,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 
 from reconciler.catalog import Catalog
 from reconciler.config import Config
 from reconciler.diff import diff
-from reconciler.errors import ValidationFailed
 from reconciler.margin import customer_catalog, markup_for
 from reconciler.model import ActualAccount, DesiredAccount
 from reconciler.money import ZERO
 from reconciler.plan import AccountPlan, Cost, Plan
 from reconciler.platforms.base import Platform
 from reconciler.policy import evaluate
-from reconciler.prices import (
-    bill_warning,
-    samples,
-    state_items,
-    step_items,
-    unpriced_in_currency,
-)
-from reconciler.provider import Provider
+from reconciler.pool import DEFAULT_PARALLELISM
+from reconciler.prices import bill_warning, samples, state_items, step_items
 from reconciler.sequence import PlanContext, PlatformPlan, total
 
 
@@ -118,42 +110,10 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
 
 
 def make_plan(paths: Sequence[str], config: Config, options: PlanOptions = PlanOptions(), *,
-              account: str | None = None) -> Plan:
-    """Load the account files under ``paths``, read each account's live state and plan it.
+              account: str | None = None, parallelism: int = DEFAULT_PARALLELISM) -> Plan:
+    """Load the account files under ``paths``, read each account's live state and plan it
+    (:meth:`reconciler.session.Session.plan`, the one orchestration path)."""
+    from reconciler.session import Session
 
-    One file at a time: each is loaded, validated, read from its platform and planned before
-    the next, so memory holds one account's desired and actual state (plus the plans).
-    Every file is still validated: all errors of all files are raised together
-    (ValidationFailed), and no platform is read once one is found.
-    """
-    from reconciler.accounts import AccountStream
-    from reconciler.connect import provider_for
-    from reconciler.platforms import PLATFORMS
-    from reconciler.pricebook import load_catalogs
-    from reconciler.retry import call_with_retry
-    from reconciler.review import sources
-
-    stream = AccountStream(paths, config)
-    catalogs = load_catalogs(config)
-    providers: dict[str, Provider] = {}
-    plans: list[AccountPlan] = []
-    for desired in stream:
-        if stream.errors or (account is not None and desired.slug != account):
-            continue
-        if desired.platform not in providers:
-            providers[desired.platform] = provider_for(desired.platform, config)
-        # a read is harmless to repeat: transient failures are retried like apply's
-        actual = call_with_retry(
-            partial(providers[desired.platform].read_account, desired.external_id))
-        made = plan_account(desired, actual, catalogs[desired.platform],
-                            PLATFORMS[desired.platform], options)
-        # what a saved plan was made from: apply makes it again from the same (review.py)
-        plans.append(replace(made, source=sources(desired.path, config)))
-    stream.raise_errors()
-    if account is not None and not plans:
-        raise stream.unknown(account)
-    refusal = unpriced_in_currency(plans, catalogs)
-    if refusal is not None:
-        raise ValidationFailed([refusal])
-    return Plan(accounts=tuple(plans),
-                options={"allow_downgrade": options.allow_downgrade, "force": options.force})
+    with Session(config, options, parallelism=parallelism) as session:
+        return session.plan(paths, account=account)

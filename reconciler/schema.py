@@ -234,6 +234,9 @@ def _keyword(
     if keyword == "maximum":
         number = _PY_TYPES["number"]
         return lambda v: not number(v) or v <= arg
+    if keyword == "exclusiveMinimum":
+        number = _PY_TYPES["number"]
+        return lambda v: not number(v) or v > arg
     if keyword == "uniqueItems":
         return lambda v: not (arg and isinstance(v, list)) or _unique(v)
     if keyword == "$ref":
@@ -315,6 +318,9 @@ def _translate(error: ValidationError, root: Any) -> list[InputError]:
         return [InputError(f"{name} must be {error.validator_value} or more, found {value}", where)]
     if keyword == "maximum":
         return [InputError(f"{name} must be {error.validator_value} or less, found {value}", where)]
+    if keyword == "exclusiveMinimum":
+        bound = error.validator_value
+        return [InputError(f"{name} must be more than {bound}, found {value}", where)]
     if keyword in ("minLength", "minProperties"):
         return [InputError(f"{name} must not be empty", where)]
     if keyword == "uniqueItems" and isinstance(value, list):

@@ -86,7 +86,8 @@ def test_plan_passes_options_to_the_planner(
                                  "--allow-downgrade", "--force", "--account", "contoso"])
     assert result.exit_code == 0, result.output
     assert calls[1] == {"paths": ("accounts/x.yaml",), "config": "r.yaml",
-                        "allow_downgrade": True, "force": True, "account": "contoso"}
+                        "allow_downgrade": True, "force": True, "account": "contoso",
+                        "parallelism": 8}
     assert "contoso · Call2Teams" in result.stdout and "northwind" not in result.stdout
 
 

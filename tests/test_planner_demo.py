@@ -178,7 +178,7 @@ def test_files_are_loaded_and_planned_one_at_a_time(demo: Config,
 
     monkeypatch.setattr(accounts, "_read", loading)
     monkeypatch.setattr(planner, "plan_account", planning)
-    make_plan(["accounts"], demo, PlanOptions())
+    make_plan(["accounts"], demo, PlanOptions(), parallelism=1)
     assert events == ["load contoso-c2t.yaml", "plan contoso",
                       "load northwind-mitel.yaml", "plan northwind",
                       "load partner-internal.yaml", "plan partner-internal",

@@ -24,11 +24,12 @@ from reconciler.model import ActualAccount
 from reconciler.money import ZERO, fmt, signed
 from reconciler.plan import AccountPlan, Plan
 from reconciler.planner import PlanOptions
+from reconciler.pool import DEFAULT_PARALLELISM, ordered_map
 from reconciler.portal.apply import write_runbooks
 from reconciler.progress import make_progress, report_lines
-from reconciler.provider import Provider
 from reconciler.render import render
 from reconciler.review import check_sources, difference, mismatch
+from reconciler.session import Session
 from reconciler.state import JournalEntry, NotLocked, Scope
 
 from .options import (
@@ -37,6 +38,7 @@ from .options import (
     config_option,
     format_option,
     lock_timeout_option,
+    parallelism_option,
 )
 
 log = logging.getLogger(__name__)
@@ -71,59 +73,18 @@ def _config(config_path: str) -> Config:
     return load_config(config_path)
 
 
-def _providers(config: Config) -> Callable[[str], Provider]:
-    from reconciler.connect import provider_for
-
-    made: dict[str, Provider] = {}
-
-    def get(platform: str) -> Provider:
-        if platform not in made:
-            made[platform] = provider_for(platform, config)
-        return made[platform]
-
-    return get
-
-
-class _Planner:
-    """Plans accounts from their files: once to show the plan, then again for each state
-    read under the account's lock (level-triggered). Reads go through apply's retries, so a
-    transient failure while planning does not end the run."""
-
-    def __init__(
-        self, paths: Sequence[str], config: Config, options: PlanOptions, account: str | None
-    ) -> None:
-        from reconciler.accounts import load_accounts
-        from reconciler.pricebook import load_catalogs
-
-        self.desired = {d.slug: d for d in load_accounts(list(paths), config, only=account)}
-        self.catalogs = load_catalogs(config)
-        self.options = options
-
-    @classmethod
-    def of_saved(cls, saved: Plan, config: Config) -> _Planner:
-        """Plans the accounts of a saved plan again: from the files it was made from
-        (refused when they changed since) and with the options it was made with."""
-        for acct in saved.accounts:
-            check_sources(acct, config)
-        options = PlanOptions(**(saved.options or {}))
-        return cls([a.path for a in saved.accounts], config, options, None)
-
-    def plan(self, applier: Applier, providers: Callable[[str], Provider]) -> Plan:
-        return Plan(
-            tuple(
-                self(slug, applier.read(providers(d.platform), d.external_id))
-                for slug, d in self.desired.items()
-            )
-        )
-
-    def __call__(self, slug: str, actual: ActualAccount) -> AccountPlan:
-        from reconciler.planner import plan_account
-        from reconciler.platforms import PLATFORMS
-
-        d = self.desired[slug]
-        return plan_account(
-            d, actual, self.catalogs[d.platform], PLATFORMS[d.platform], self.options
-        )
+def _saved_session(saved: Plan, config: Config, parallelism: int) -> Session:
+    """A session that plans the accounts of a saved plan again: from the files it was made
+    from (refused when they changed since) and with the options it was made with."""
+    for acct in saved.accounts:
+        check_sources(acct, config)
+    session = Session(config, PlanOptions(**(saved.options or {})), parallelism=parallelism)
+    try:
+        session.load([a.path for a in saved.accounts])
+    except BaseException:
+        session.close()
+        raise
+    return session
 
 
 def _is_plan_file(target: Sequence[str]) -> bool:
@@ -157,6 +118,7 @@ def _refuse_blocked(plan: Plan) -> None:
 )
 @lock_timeout_option
 @color_option
+@parallelism_option
 def apply(
     target: tuple[str, ...],
     config_path: str,
@@ -167,6 +129,7 @@ def apply(
     wait_seconds: float,
     lock_timeout: float,
     color: bool | None,
+    parallelism: int,
 ) -> int:
     """Apply a saved plan (PLANFILE), or plan PATHS, confirm and apply.
 
@@ -189,7 +152,6 @@ def apply(
     config = _config(config_path)
     out = sys.stdout
     use_color = use_color_on(out, color)
-    providers = _providers(config)
     saved: Plan | None = None
     digest = ""
     if _is_plan_file(target):
@@ -200,21 +162,24 @@ def apply(
         saved, digest = _load_saved(target[0], account, target[1:])
         # never on trust: the plan is made again from the files it was made from (checked
         # here) and the live state (under each account's lock), and must come out the same
-        planner = _Planner.of_saved(saved, config)
+        session = _saved_session(saved, config, parallelism)
     else:
         options = PlanOptions(allow_downgrade=allow_downgrade, force=force)
-        planner = _Planner(target or DEFAULT_PATHS, config, options, account)
+        session = Session(config, options, parallelism=parallelism)
     from reconciler.stores import open_store
 
-    store = open_store(config, lock_timeout=lock_timeout)
+    settings = ApplySettings(wait_seconds=wait_seconds, parallelism=parallelism)
+    try:
+        store = open_store(config, lock_timeout=lock_timeout)
+    except BaseException:
+        session.close()
+        raise
     assert store is not None
-    with store:
-        applier = Applier(
-            store, make_progress(out, color=use_color),
-            settings=ApplySettings(wait_seconds=wait_seconds),
-        )
+    with session, store:
+        applier = Applier(store, make_progress(out, color=use_color), settings=settings)
         if saved is None:
-            plan = planner.plan(applier, providers)
+            plan = session.plan(list(target or DEFAULT_PATHS), account=account,
+                                keep_desired=True)
             shown = io.StringIO()
             render(plan, "text", shown, color=use_color)
             click.echo(shown.getvalue(), out, nl=False, color=use_color)
@@ -229,8 +194,9 @@ def apply(
         # kind: portal accounts get a runbook instead (reconciler/portal/apply.py); a saved
         # plan's portal accounts are planned again from the exports and must be the same
         plan, runbooks = write_runbooks(
-            plan, providers, verify=_verifier(planner) if saved is not None else None)
-        report = (applier.apply(plan, providers, replan=planner, plan_digest=digest)
+            plan, session.providers, verify=_verifier(session) if saved is not None else None)
+        report = (applier.apply(plan, session.providers, replan=session.replan,
+                                plan_digest=digest)
                   if plan.accounts else None)
     if report is not None:
         for line in report_lines(report):
@@ -244,9 +210,9 @@ def apply(
     return int(ExitCode.WAITING if runbooks and code == ExitCode.OK else code)
 
 
-def _verifier(planner: _Planner) -> Callable[[AccountPlan, ActualAccount], None]:
+def _verifier(session: Session) -> Callable[[AccountPlan, ActualAccount], None]:
     def verify(acct: AccountPlan, actual: ActualAccount) -> None:
-        fresh = planner(acct.account, actual)
+        fresh = session.replan(acct.account, actual)
         if difference(acct, fresh):
             raise mismatch(acct, fresh, stale=actual.fingerprint() != acct.fingerprint)
 
@@ -256,16 +222,16 @@ def _verifier(planner: _Planner) -> Callable[[AccountPlan, ActualAccount], None]
 def verify_saved(saved: Plan, config: Config) -> None:
     """Raise :class:`PlanMismatch` unless every account of ``saved`` is the plan made now
     from its files and the live state (``show --verify``: nothing is locked or written)."""
-    from reconciler.retry import call_with_retry
+    with _saved_session(saved, config, DEFAULT_PARALLELISM) as session:
 
-    planner = _Planner.of_saved(saved, config)
-    providers = _providers(config)
-    for acct in saved.accounts:
-        provider = providers(acct.platform)
-        actual = call_with_retry(lambda: provider.read_account(acct.external_id))  # noqa: B023
-        fresh = planner(acct.account, actual)
-        if difference(acct, fresh):
-            raise mismatch(acct, fresh, stale=actual.fingerprint() != acct.fingerprint)
+        def check(acct: AccountPlan) -> None:
+            actual = session.read(acct.platform, acct.external_id)
+            fresh = session.replan(acct.account, actual)
+            if difference(acct, fresh):
+                raise mismatch(acct, fresh, stale=actual.fingerprint() != acct.fingerprint)
+
+        for _ in ordered_map(check, saved.accounts, session.parallelism):
+            pass
 
 
 def _load_saved(

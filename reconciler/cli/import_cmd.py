@@ -32,15 +32,16 @@ def import_command(platform: str, external_id: str, output: Path | None, force: 
       reconciler import --platform call2teams --external-id C2T-10042 -o accounts/contoso.yaml
     """
     from reconciler.config import load_config
-    from reconciler.connect import provider_for
-    from reconciler.importer import import_account
-    from reconciler.pricebook import load_catalogs
+    from reconciler.importer import render_account
+    from reconciler.session import Session
 
     if output is not None and output.suffix.lower() not in (".yaml", ".yml"):
         # validate and plan read only .yaml/.yml files: refuse before asking the platform
         raise ReconcilerError(f"-o {output}: an account file must end in .yaml or .yml")
     config = load_config(config_path)
-    text = import_account(provider_for(platform, config), external_id, load_catalogs(config))
+    with Session(config) as session:
+        actual = session.read(platform, external_id)
+        text = render_account(actual, session.catalogs.get(platform))
     if output is None:
         click.echo(text, nl=False)
         return

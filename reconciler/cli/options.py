@@ -73,3 +73,14 @@ color_option = click.option(
     default=None,
     help="Colour the output (default: only when stdout is a terminal and NO_COLOR is unset).",
 )
+
+
+parallelism_option = click.option(
+    "--parallelism",
+    "parallelism",
+    type=click.IntRange(min=1, max=256),
+    default=8,
+    show_default=True,
+    help="Accounts read (and applied) at once; the output is the same whatever N. "
+    "Each platform's max_concurrency and rate_limit in reconciler.yaml still apply.",
+)

@@ -13,7 +13,13 @@ from collections.abc import Sequence
 
 import click
 
-from reconciler.cli.options import account_option, config_option, format_option, paths_argument
+from reconciler.cli.options import (
+    account_option,
+    config_option,
+    format_option,
+    parallelism_option,
+    paths_argument,
+)
 from reconciler.envvars import env_flag
 from reconciler.errors import ExitCode
 from reconciler.escape import terminal
@@ -43,6 +49,7 @@ def build_plan(
     allow_downgrade: bool = False,
     force: bool = False,
     account: str | None = None,
+    parallelism: int = 8,
 ) -> Plan:
     """Read the files and the platforms and make the plan (the one core call of ``plan``)."""
     from reconciler.config import load_config
@@ -50,7 +57,8 @@ def build_plan(
 
     config = load_config(config_path)
     options = PlanOptions(allow_downgrade=allow_downgrade, force=force)
-    plan: Plan = make_plan(list(paths) or list(DEFAULT_PATHS), config, options, account=account)
+    plan: Plan = make_plan(list(paths) or list(DEFAULT_PATHS), config, options, account=account,
+                           parallelism=parallelism)
     return plan
 
 
@@ -171,6 +179,7 @@ def plan_exit_code(plan: Plan, *, detailed: bool = False) -> ExitCode:
 @mask_option
 @color_option
 @base_ref_option
+@parallelism_option
 def plan_command(
     paths: tuple[str, ...],
     config_path: str,
@@ -183,6 +192,7 @@ def plan_command(
     mask_emails: bool,
     color: bool | None,
     base_ref: str | None,
+    parallelism: int,
 ) -> ExitCode:
     """Read the accounts' live state, diff it against the files and print the change plan.
 
@@ -202,7 +212,8 @@ def plan_command(
     written = out_format(out, fmt, given is click.core.ParameterSource.COMMANDLINE) \
         if out else None
     plan = with_base(build_plan(
-        paths, config_path, allow_downgrade=allow_downgrade, force=force, account=account
+        paths, config_path, allow_downgrade=allow_downgrade, force=force, account=account,
+        parallelism=parallelism,
     ), base_ref)
     if out and written == "json":
         save_plan(plan, out)
@@ -268,6 +279,7 @@ def show_command(
 @account_option
 @mask_option
 @color_option
+@parallelism_option
 def drift_command(
     paths: tuple[str, ...],
     config_path: str,
@@ -275,6 +287,7 @@ def drift_command(
     account: str | None,
     mask_emails: bool,
     color: bool | None,
+    parallelism: int,
 ) -> ExitCode:
     """Report what differs on the platforms from what the files say.
 
@@ -289,7 +302,8 @@ def drift_command(
       reconciler drift --format markdown > drift.md
     """
     # every difference counts, whatever the policies would allow a plan to do about it
-    plan = build_plan(paths, config_path, allow_downgrade=True, force=True, account=account)
+    plan = build_plan(paths, config_path, allow_downgrade=True, force=True, account=account,
+                      parallelism=parallelism)
     use_color = _use_color(color) and fmt == "text"
     out = io.StringIO()
     drifted = render_drift(plan, fmt, out, color=use_color, mask_emails=mask_emails)

@@ -1,0 +1,204 @@
+"""The one orchestration path of plan, drift, apply and import: load the desired accounts,
+open each platform's provider once, read live state (transient failures retried, the
+platform's limits respected, accounts through a bounded pool), plan each account, and plan
+an account again from a fresh read when apply asks.
+
+A command that needs a variant passes a parameter (``keep_desired`` for apply's re-plans),
+not a copy of this loop.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from reconciler.catalog import Catalog
+from reconciler.config import Config
+from reconciler.errors import ValidationFailed
+from reconciler.model import ActualAccount, DesiredAccount
+from reconciler.plan import AccountPlan, Plan
+from reconciler.pool import DEFAULT_PARALLELISM, LimitedProvider, ordered_map
+from reconciler.prices import unpriced_in_currency
+from reconciler.provider import Provider
+from reconciler.retry import Clock, RetryPolicy, Sleep, call_with_retry
+from reconciler.review import sources
+
+if TYPE_CHECKING:
+    from reconciler.planner import PlanOptions
+
+
+class Providers:
+    """Each platform's provider, opened on first use (once, whichever thread asks first)
+    and, when reconciler.yaml sets them, held to the platform's ``max_concurrency`` /
+    ``rate_limit`` (:class:`~reconciler.pool.LimitedProvider`). Call with a
+    platform name; :meth:`close` closes every provider opened."""
+
+    def __init__(self, config: Config, *, clock: Clock | None = None,
+                 sleep: Sleep | None = None) -> None:
+        self.config = config
+        self._clock = clock
+        self._sleep = sleep
+        self._made: dict[str, Provider] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, platform: str) -> Provider:
+        with self._lock:
+            provider = self._made.get(platform)
+            if provider is None:
+                from reconciler.connect import provider_for
+
+                settings = self.config.provider(platform)
+                provider = provider_for(platform, self.config)
+                if settings.max_concurrency or settings.rate_limit:
+                    provider = LimitedProvider(
+                        provider,
+                        max_concurrency=settings.max_concurrency,
+                        rate_limit=settings.rate_limit,
+                        clock=self._clock,
+                        sleep=self._sleep,
+                    )
+                self._made[platform] = provider
+            return provider
+
+    def close(self) -> None:
+        with self._lock:
+            made, self._made = list(self._made.values()), {}
+        for provider in made:
+            provider.close()
+
+
+class Session:
+    """Plans from account files and live state. Use as a context manager (or call
+    :meth:`close`) so the providers' connections are let go.
+
+    ``parallelism``: accounts read and planned at once (results keep the files' order);
+    ``retry``, ``sleep``, ``clock``, ``rng``: the retries of reads (injected in tests).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        options: PlanOptions | None = None,
+        *,
+        parallelism: int = DEFAULT_PARALLELISM,
+        providers: Providers | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        from reconciler.planner import PlanOptions
+
+        self.config = config
+        self.options = options or PlanOptions()
+        self.parallelism = max(1, parallelism)
+        self.retry = retry or RetryPolicy()
+        # looked up now rather than bound at import, so a test can patch time.sleep
+        self.sleep = sleep or time.sleep
+        self.clock = clock or time.monotonic
+        self.rng = rng or random.Random()
+        self.providers = providers or Providers(config, clock=clock, sleep=sleep)
+        self._catalogs: Mapping[str, Catalog] | None = None
+        #: slug -> desired account, kept by :meth:`plan` with ``keep_desired`` (re-plans)
+        self.desired: dict[str, DesiredAccount] = {}
+
+    @property
+    def catalogs(self) -> Mapping[str, Catalog]:
+        """The platforms' catalogs at the price book's prices, loaded on first use (a saved
+        plan is applied without them)."""
+        if self._catalogs is None:
+            from reconciler.pricebook import load_catalogs
+
+            self._catalogs = load_catalogs(self.config)
+        return self._catalogs
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.providers.close()
+
+    # ------------------------------------------------------------------ reading
+
+    def read(self, platform: str, external_id: str) -> ActualAccount:
+        """One account's live state; a read is harmless to repeat, so transient failures
+        are retried like apply's writes."""
+        provider = self.providers(platform)
+        return call_with_retry(
+            lambda: provider.read_account(external_id),
+            self.retry,
+            sleep=self.sleep,
+            clock=self.clock,
+            rng=self.rng,
+        )
+
+    # ------------------------------------------------------------------ planning
+
+    def plan_account(self, desired: DesiredAccount, actual: ActualAccount) -> AccountPlan:
+        from reconciler.planner import plan_account
+        from reconciler.platforms import PLATFORMS
+
+        platform = PLATFORMS[desired.platform]
+        return plan_account(desired, actual, self.catalogs[desired.platform], platform,
+                            self.options)
+
+    def plan(
+        self, paths: Sequence[str], *, account: str | None = None, keep_desired: bool = False
+    ) -> Plan:
+        """Load the account files under ``paths``, read each account's live state and plan it.
+
+        Files are loaded one at a time, and at most ``parallelism`` accounts are read and
+        planned at once, so memory holds a few accounts' states (plus the plans), unless
+        ``keep_desired`` keeps each desired account for :meth:`replan`. Every file is still
+        validated: all errors of all files are raised together (ValidationFailed), and no
+        platform is read for an account after the first invalid file.
+        """
+        from reconciler.accounts import AccountStream
+
+        stream = AccountStream(paths, self.config)
+        self.catalogs  # noqa: B018  (a price book error is raised before any platform is read)
+
+        def wanted() -> Iterator[DesiredAccount]:
+            for desired in stream:
+                if stream.errors or (account is not None and desired.slug != account):
+                    continue
+                if keep_desired:
+                    self.desired[desired.slug] = desired
+                yield desired
+
+        def one(desired: DesiredAccount) -> AccountPlan:
+            made = self.plan_account(desired, self.read(desired.platform, desired.external_id))
+            # what a saved plan was made from: apply makes it again from the same (review.py)
+            return replace(made, source=sources(desired.path, self.config))
+
+        plans = list(ordered_map(one, wanted(), self.parallelism))
+        stream.raise_errors()
+        if account is not None and not plans:
+            raise stream.unknown(account)
+        refusal = unpriced_in_currency(plans, self.catalogs)
+        if refusal is not None:
+            raise ValidationFailed([refusal])
+        return Plan(accounts=tuple(plans), options={
+            "allow_downgrade": self.options.allow_downgrade, "force": self.options.force})
+
+    def load(self, paths: Sequence[str], *, account: str | None = None) -> None:
+        """Load and validate the account files under ``paths`` (every error raised
+        together) and keep them for :meth:`replan`, without reading any platform (a saved
+        plan is planned again only under each account's lock)."""
+        from reconciler.accounts import load_accounts
+
+        for desired in load_accounts(list(paths), self.config, only=account):
+            self.desired[desired.slug] = desired
+
+    def replan(self, slug: str, actual: ActualAccount) -> AccountPlan:
+        """A fresh plan of account ``slug`` (kept by ``plan(..., keep_desired=True)`` or
+        :meth:`load`) from ``actual``: apply's check of a plan under the account's lock and
+        after each round of steps."""
+        return self.plan_account(self.desired[slug], actual)
