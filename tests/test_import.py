@@ -185,3 +185,44 @@ def test_import_that_cannot_write_says_error_on_one_line(here: Path) -> None:
     assert result.exit_code == 1
     assert result.output.startswith(f"error: cannot write {out} (")
     assert result.output.count("\n") == 1
+
+
+# ------------------------------------------------------------------ import --all
+
+
+def test_import_all_writes_every_account_once_and_plans_clean(here: Path) -> None:
+    result = run("import", "--all", "--dir", "fleet")
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in (here / "fleet").glob("*.yaml"))
+    assert files == ["contoso-ltd.yaml", "northwind-traders.yaml", "partner-internal.yaml",
+                     "vertical-demo.yaml"]
+    assert result.stderr.splitlines()[-1] == "imported 4 account(s), skipped 0"
+    # one process, one file per platform account: a plan of them changes nothing
+    plan = run("plan", "fleet", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+
+
+def test_import_all_leaves_existing_files_alone_unless_forced(here: Path) -> None:
+    (here / "fleet").mkdir()
+    (here / "fleet" / "vertical-demo.yaml").write_text("# mine\n")
+    result = run("import", "--all", "--dir", "fleet", "--platform", "ipecs-cloud")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        "skipped fleet/vertical-demo.yaml (ipecs-cloud C000000150): it exists; --force "
+        "overwrites it",
+        "imported 0 account(s), skipped 1",
+    ]
+    assert (here / "fleet" / "vertical-demo.yaml").read_text() == "# mine\n"
+    forced = run("import", "--all", "--dir", "fleet", "--platform", "ipecs-cloud", "--force")
+    assert forced.exit_code == 0
+    assert (here / "fleet" / "vertical-demo.yaml").read_text().startswith(SCHEMA_HEADER)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--all", "--external-id", "X"], "--all imports every account: drop --external-id and -o"),
+    (["--platform", "ipecs-cloud"], "give --platform and --external-id, or --all"),
+])
+def test_import_all_or_one_account_never_both(here: Path, args: list[str], message: str) -> None:
+    result = run("import", *args)
+    assert result.exit_code == 1
+    assert message in result.output
