@@ -22,6 +22,7 @@ from typing import Any
 
 from reconciler.errors import InputError
 from reconciler.model import ActualAccount, ActualUser, DesiredAccount, DesiredUser, Licence
+from reconciler.plan import Step
 
 #: User fields compared one by one (profile, add-ons, licence and extension have kinds of
 #: their own). Only fields the file sets are compared.
@@ -123,11 +124,21 @@ class AccountChanges:
         return tuple(self.actual_users[c.extension] for c in self.of_kind("unmanaged")
                      if c.extension is not None)
 
-    def names(self) -> dict[int, str]:
-        """Extension -> the user's display name (after the plan; a deleted user's own)."""
-        names = {ext: u.name for ext, u in self.actual_users.items()}
-        names.update((u.extension, u.name) for u in self.users_after)
-        return names
+    def name_of(self, step: Step) -> str:
+        """The name of the user a step touches, from the state when it runs: a delete or a
+        renumber acts on the platform user at its extension now (a pruned user whose
+        extension another user takes over later in the plan is named, not the newcomer);
+        a new user and the steps of a kept user name that person."""
+        ext = step.user
+        if ext is None:
+            return ""
+        if step.action in ("delete_user", "renumber_user") and ext in self.actual_users:
+            return self.actual_users[ext].name
+        for u in self.users_after:
+            if u.extension == ext:
+                return u.name
+        current = self.actual_users.get(ext)
+        return current.name if current is not None else ""
 
     def projected(self, actual: ActualAccount) -> ActualAccount:
         """The state the plan leads to (for its bill): users after, pools at target,

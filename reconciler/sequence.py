@@ -60,10 +60,13 @@ class PlanContext:
                           after=only(after, self.user_fields), occupies=ext, **kw)
 
     def renumber(self, c: Change) -> Draft:
-        """renumber_user: takes the new extension, frees the old one."""
+        """renumber_user: takes the new extension, frees the old one. Its ``user`` is the
+        extension the user has when the step runs (the old one); the new one is in
+        ``after`` (docs/steps.md)."""
         ext = _user_ext(c)
-        return self.draft(f"renumber:{ext}", "renumber_user", user=ext, before=dict(c.before),
-                          after=dict(c.after), occupies=ext, vacates=int(c.before["extension"]))
+        old = int(c.before["extension"])
+        return self.draft(f"renumber:{ext}", "renumber_user", user=old, before=dict(c.before),
+                          after=dict(c.after), occupies=ext, vacates=old)
 
     def update(self, c: Change, deps: Iterable[str]) -> Draft:
         """update_user of the changed fields (after ``deps``: the user's renumber)."""
@@ -266,19 +269,20 @@ def _link_extensions(drafts: list[Draft]) -> None:
             d.after.append(vacating[d.occupies])
 
 
-def finish(drafts: Iterable[Draft], names: Mapping[int, str] | None = None) -> tuple[Step, ...]:
+def finish(drafts: Iterable[Draft],
+           names: Callable[[Step], str] | None = None) -> tuple[Step, ...]:
     """Final steps: ids s1, s2, ... in list order; depends_on in plan order, no repeats;
-    a user step named after its user (``names``: extension -> display name)."""
+    a user step named after the user it touches (``names``: the step -> the display name,
+    ``AccountChanges.name_of``)."""
     drafts = list(drafts)
     ids = {d.ref: f"s{i}" for i, d in enumerate(drafts, start=1)}
     pos = {d.ref: i for i, d in enumerate(drafts)}
-    names = names or {}
     steps = []
     for d in drafts:
         deps = sorted({a for a in d.after if a in ids}, key=pos.__getitem__)
-        user = d.step.user
+        name = names(d.step) if names is not None and d.step.user is not None else ""
         steps.append(replace(d.step, id=ids[d.ref], depends_on=tuple(ids[a] for a in deps),
-                             name=names.get(user, "") if user is not None else ""))
+                             name=name))
     return tuple(steps)
 
 

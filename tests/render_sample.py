@@ -22,7 +22,7 @@ def mitel() -> AccountPlan:
         fingerprint=FP,
         path="accounts/northwind-mitel.yaml",
         steps=(
-            Step("s1", "renumber_user", user=1010, before={"extension": 1009},
+            Step("s1", "renumber_user", user=1009, before={"extension": 1009},
                  after={"extension": 1010}, name="Gus Grant"),
             Step("s2", "change_profile", user=1003, before={"profile": "telephony", "add_ons": []},
                  after={"profile": "essentials", "add_ons": []}, monthly_delta=D("8.00"),

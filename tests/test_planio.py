@@ -77,7 +77,7 @@ def test_json_matches_the_schema_and_money_is_two_place_strings() -> None:
                             "prices": {"used": [], "from_samples": []}}
     assert acct["fingerprint"].startswith("sha256:")
     assert acct["steps"][6]["one_time"] == "75.00"
-    assert "licence" not in acct["steps"][0] and acct["steps"][0]["user"] == 1010
+    assert "licence" not in acct["steps"][0] and acct["steps"][0]["user"] == 1009
 
     def no_floats(value: Any) -> None:
         assert not isinstance(value, float), value

@@ -259,7 +259,7 @@ def test_renumber_runs_first_and_the_users_other_steps_wait_for_it() -> None:
                 licences={PREMIUM: 1, BASIC: 1})
     a = actual(IPECS, au(296, BASIC, name="Demo"), licences={BASIC: 1, PREMIUM: 1})
     assert rows(plan_of(d, a)) == [
-        ("s1", "renumber_user", 297, {"extension": 296}, {"extension": 297}, ()),
+        ("s1", "renumber_user", 296, {"extension": 296}, {"extension": 297}, ()),
         ("s2", "change_profile", 297, {"profile": BASIC}, {"profile": PREMIUM}, ("s1",)),
         ("s3", "update_user", 297, {"name": "Demo"}, {"name": "9240 Demo"}, ("s1",)),
     ]
@@ -270,7 +270,7 @@ def test_a_new_user_on_a_renumbered_users_old_extension_waits_for_the_renumber()
                 licences={BASIC: 2})
     a = actual(IPECS, au(296, BASIC), licences={BASIC: 2})
     assert [r[1:3] + (r[5],) for r in rows(plan_of(d, a))] == [
-        ("renumber_user", 297, ()), ("create_user", 296, ("s1",))]
+        ("renumber_user", 296, ()), ("create_user", 296, ("s1",))]
 
 
 def test_steps_carry_the_users_name() -> None:

@@ -148,7 +148,7 @@ def test_renumber_first_then_the_users_steps() -> None:
     d = desired(MITEL, du(1010, "advanced", add_ons=["fax"], renumbered_from=1001, name="Ann"))
     a = actual(MITEL, au(1001, "standard", name="Anne"))
     assert rows(plan_of(d, a)) == [
-        ("s1", "renumber_user", 1010, {"extension": 1001}, {"extension": 1010}, ()),
+        ("s1", "renumber_user", 1001, {"extension": 1001}, {"extension": 1010}, ()),
         ("s2", "change_profile", 1010, {"profile": "standard", "add_ons": []},
          {"profile": "advanced", "add_ons": []}, ("s1",)),
         ("s3", "add_addon", 1010, {}, {"add_on": "fax"}, ("s2",)),
@@ -161,8 +161,8 @@ def test_renumber_chain_waits_for_the_extension_to_be_free() -> None:
                 du(1003, "standard", renumbered_from=1002))
     a = actual(MITEL, au(1001, "standard"), au(1002, "standard"))
     assert [r[1:] for r in rows(plan_of(d, a))] == [
-        ("renumber_user", 1003, {"extension": 1002}, {"extension": 1003}, ()),
-        ("renumber_user", 1002, {"extension": 1001}, {"extension": 1002}, ("s1",)),
+        ("renumber_user", 1002, {"extension": 1002}, {"extension": 1003}, ()),
+        ("renumber_user", 1001, {"extension": 1001}, {"extension": 1002}, ("s1",)),
     ]
 
 
@@ -204,3 +204,31 @@ def test_a_remove_still_required_by_what_only_the_swap_drops_waits_for_the_swap(
     )
     assert money_of(p) == [("s1", "-17.00", "0.00"), ("s2", "-6.00", "0.00")]
     assert steps_add_up(p)
+
+
+# ------------------------------------------------- steps name the user they touch
+
+
+def test_a_pruned_users_delete_names_that_user_not_the_one_taking_its_extension() -> None:
+    # Cy C at 1003 is pruned; Ann A takes 1003 (renumbered from 1001): the delete runs
+    # first and deletes Cy C, so it must say Cy C
+    d = desired(MITEL, du(1003, "standard", renumbered_from=1001, name="Ann A"),
+                policy=Policy(prune=True, allow_downgrade=True))
+    a = actual(MITEL, au(1001, "standard", name="Ann A"), au(1003, "standard", name="Cy C"))
+    plan = plan_of(d, a, force=True)
+    assert [(s.action, s.user, s.name) for s in plan.steps] == [
+        ("delete_user", 1003, "Cy C"),
+        ("renumber_user", 1001, "Ann A"),  # runs on the user at 1001 now
+    ]
+
+
+def test_a_renumber_names_the_extension_the_user_has_when_it_runs() -> None:
+    d = desired(MITEL, du(1010, "standard", renumbered_from=1001, name="Ann"),
+                du(1001, "standard", name="Bo New"))
+    a = actual(MITEL, au(1001, "standard", name="Ann"))
+    steps = plan_of(d, a).steps
+    (renumber,) = [s for s in steps if s.action == "renumber_user"]
+    assert (renumber.user, renumber.before, renumber.after, renumber.name) == (
+        1001, {"extension": 1001}, {"extension": 1010}, "Ann")
+    (create,) = [s for s in steps if s.action == "create_user"]
+    assert (create.user, create.name, create.depends_on) == (1001, "Bo New", (renumber.id,))

@@ -136,14 +136,21 @@ def update_fields(
     return changes
 
 
+def new_extension(step: Step) -> int:
+    """renumber_user's new extension: ``after.extension`` (``user`` is the old one)."""
+    new = (step.after or {}).get("extension")
+    if not isinstance(new, int) or isinstance(new, bool):
+        raise PlatformError(f"the new extension must be a number, not {new!r}")
+    return new
+
+
 def renumber(ctx: Ctx, step: Step, words: Wording) -> sqlite3.Row:
-    """renumber_user: ``user`` is the new extension, ``before.extension`` the old."""
-    old = (step.before or {}).get("extension")
-    row = user_row(ctx, old if isinstance(old, int) else None, words)
-    if step.user is None:
-        raise PlatformError("the new extension is missing")
-    require_free_extension(ctx, step.user, words)
-    ctx.conn.execute("UPDATE users SET extension = ? WHERE id = ?", (step.user, row["id"]))
+    """renumber_user: ``user`` is the extension the user has now, ``after.extension`` the
+    new one (docs/steps.md)."""
+    row = user_row(ctx, step.user, words)
+    new = new_extension(step)
+    require_free_extension(ctx, new, words)
+    ctx.conn.execute("UPDATE users SET extension = ? WHERE id = ?", (new, row["id"]))
     return row
 
 
@@ -163,7 +170,7 @@ def renumberer(words: Wording) -> Handler:
 
     def renumber_user(ctx: Ctx, step: Step) -> StepOutcome:
         row = renumber(ctx, step, words)
-        return done(f"changed extension {row['extension']} to {step.user}")
+        return done(f"changed extension {row['extension']} to {new_extension(step)}")
 
     return renumber_user
 

@@ -154,12 +154,20 @@ def update_user(ctx: Ctx, step: Step) -> StepOutcome:
 
 
 def renumber_user(ctx: Ctx, step: Step) -> StepOutcome:
-    if step.user is not None:
-        old = (step.before or {}).get("extension")
-        row = common.user_row(ctx, old if isinstance(old, int) else None, WORDS)
-        _require_in_range(_site_for(ctx, {"site": row["site"]}), step.user)
+    """Change Extension; with ``after.site`` the user moves to that site in the same Modify
+    (seed 001: the User Setup form holds Extension and Site together), so the new
+    extension is checked against the new site's numbering rule."""
+    row = common.user_row(ctx, step.user, WORDS)
+    new = common.new_extension(step)
+    moving = "site" in (step.after or {})
+    site = _site_for(ctx, {"site": (step.after or {})["site"] if moving else row["site"]})
+    _require_in_range(site, new)
     row = common.renumber(ctx, step, WORDS)
-    return common.done(f"changed extension {row['extension']} to {step.user}")
+    if moving:
+        ctx.conn.execute("UPDATE users SET site = ? WHERE id = ?", (site["name"], row["id"]))
+        return common.done(f"changed extension {row['extension']} to {new} and site to "
+                           f"{site['name']}")
+    return common.done(f"changed extension {row['extension']} to {new}")
 
 
 def delete_user(ctx: Ctx, step: Step) -> StepOutcome:

@@ -166,7 +166,7 @@ def test_a_bad_approval_setting_is_a_one_line_config_error(tmp_path: Path) -> No
     [
         (step("create_user", user=300, after={"name": "Out", "profile": VM}),
          "Extension 300: Rule Number, Min 100 ~ Max 299 (site Vertical Demo)"),
-        (step("renumber_user", user=99, before={"extension": 250}, after={"extension": 99}),
+        (step("renumber_user", user=250, before={"extension": 250}, after={"extension": 99}),
          "Extension 99: Rule Number, Min 100 ~ Max 299 (site Vertical Demo)"),
         (step("create_user", user=220, after={"name": "X", "profile": VM, "site": "Depot"}),
          "Site 'Depot' does not exist for customer C000000150"),

@@ -154,7 +154,7 @@ def test_the_role_comes_from_reconciler_yaml_and_phone_manager_may_swap(tmp_path
          "User 1003 has the Telephony CLOUD profile type, not Standard CLOUD"),
         (step("update_user", user=1003, after={"profile": "advanced"}),
          "profile cannot be changed with Edit User"),
-        (step("renumber_user", user=1002, before={"extension": 1001},
+        (step("renumber_user", user=1001, before={"extension": 1001},
               after={"extension": 1002}),
          "Extension 1002 is already assigned to another user"),
         (step("order_licences", licence="standard", after={"quantity": 1}),
@@ -169,7 +169,7 @@ def test_refusals(sandbox: Sandbox, s: Step, message: str) -> None:
 
 def test_renumber_keeps_the_user_and_delete_removes_it(sandbox: Sandbox) -> None:
     uid = user(sandbox, 1099).user_id
-    do(sandbox, MITEL, NORTHWIND, step("renumber_user", user=1098,
+    do(sandbox, MITEL, NORTHWIND, step("renumber_user", user=1099,
                                        before={"extension": 1099}, after={"extension": 1098}))
     assert user(sandbox, 1098).user_id == uid and absent(sandbox, 1099)
     do(sandbox, MITEL, NORTHWIND, step("delete_user", user=1098))

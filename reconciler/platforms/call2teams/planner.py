@@ -112,7 +112,7 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
     warnings.extend(note for lic in projected.licences if lic.active
                     if (note := cheaper_tier(ctx.catalog, lic.key, lic.quantity)))
     return PlatformPlan(
-        steps=finish(sched.around(head, tail), changes.names()),
+        steps=finish(sched.around(head, tail), changes.name_of),
         projected=projected,
         warnings=tuple(warnings),
         verdicts=tuple(verdicts),

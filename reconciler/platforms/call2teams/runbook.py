@@ -75,9 +75,10 @@ def instructions(step: Step, ctx: StepContext) -> Instruction:
         return Instruction(f"Edit User {who}: {', '.join(a)}",
                            (users, f"Open user {who} and change {changes}.", "Save."))
     if step.action == "renumber_user":
-        return Instruction(f"Change Extension of {step.name}: {b.get('extension')} -> {step.user}",
+        new = a.get("extension")
+        return Instruction(f"Change Extension of {step.name}: {b.get('extension')} -> {new}",
                            (users, f"Open user {b.get('extension')} ({step.name}) and change "
-                            f"its number to {step.user}.", "Save."))
+                            f"its number to {new}.", "Save."))
     if step.action == "delete_user":
         return Instruction(f"Delete User {who}",
                            (users, f"Delete user {who}; its licence becomes free."))

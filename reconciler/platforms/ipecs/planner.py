@@ -142,7 +142,7 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
             made[0].after.extend(touching)
             tail.extend(made)
     return PlatformPlan(
-        steps=finish(sched.around(head, tail), changes.names()),
+        steps=finish(sched.around(head, tail), changes.name_of),
         projected=changes.projected(ctx.actual),
         warnings=tuple(warnings),
         downgrades=tuple(downgrades),

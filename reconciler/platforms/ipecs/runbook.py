@@ -106,10 +106,10 @@ def instructions(step: Step, ctx: StepContext) -> Instruction:
     if step.action == "renumber_user":
         old = b.get("extension")
         return Instruction(
-            f"Change Extension of {step.name}: {old} -> {step.user}",
+            f"Change Extension of {step.name}: {old} -> {a.get('extension')}",
             (CUSTOMER_MANAGER.format(id=ctx.external_id),
              USER_SETUP.format(ext=old, name=step.name), "Click Modify.",
-             f"Change Extension: {old} -> {step.user}.", "Click Save, then OK."))
+             f"Change Extension: {old} -> {a.get('extension')}.", "Click Save, then OK."))
     if step.action == "delete_user":
         return Instruction(f"Delete User {who} (the licence stays in the pool until returned)",
                            (*_user_setup(step, ctx), "Click Delete, then OK."))

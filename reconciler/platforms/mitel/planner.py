@@ -85,7 +85,7 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
         users=tuple(sorted(kept_after.values(), key=lambda u: u.extension)),
     )
     return PlatformPlan(
-        steps=finish(sched.drafts, changes.names()),
+        steps=finish(sched.drafts, changes.name_of),
         projected=projected,
         downgrades=tuple(downgrades),
         destructive=frozenset(destructive),

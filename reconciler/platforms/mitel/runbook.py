@@ -90,11 +90,11 @@ def instructions(step: Step, ctx: StepContext) -> Instruction:
                             f"Change {changes}.", "Click Save."))
     if step.action == "renumber_user":
         return Instruction(
-            f"Change Extension of {step.name}: {b.get('extension')} -> {step.user}",
+            f"Change Extension of {step.name}: {b.get('extension')} -> {a.get('extension')}",
             (LOGIN, USERS,
              f"Select the row of extension {b.get('extension')} ({step.name}) and change its "
              "extension (the portal's Changing the Phone Number or Extension for a User).",
-             f"New extension: {step.user}.", "Click Save."))
+             f"New extension: {a.get('extension')}.", "Click Save."))
     if step.action == "delete_user":
         return Instruction(f"Delete User {who}",
                            (LOGIN, USERS, f"Right-click in {_row(step)}, and then click Delete.",
