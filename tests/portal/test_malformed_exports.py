@@ -186,3 +186,25 @@ def test_a_return_in_the_order_list_is_a_negative_quantity(tmp_path: Path) -> No
     assert [(lic.key, lic.quantity) for lic in state.licences] == [("Premium iPECS ONE USER", 3)]
     assert [(o.order_id, o.delta, o.state) for o in state.orders] == [
         ("503037", -1, "approved")]
+
+
+def test_a_package_with_its_free_count_is_the_package(tmp_path: Path) -> None:
+    folder = tmp_path / "C1"
+    folder.mkdir()
+    (folder / "users.csv").write_text(
+        "Site,Extension,Name,Package\nHQ,297,9240 Demo,Basic User With VM (7)\n"
+        "HQ,298,Typo,Basic User Wit VM\n")
+    (folder / "licences.csv").write_text("Order Item,Now (EA)\nBasic User With VM,7\n")
+    provider = PortalProvider("ipecs-cloud", tmp_path, PLATFORMS["ipecs-cloud"].catalog)
+    with pytest.raises(InputError) as err:
+        provider.read_account("C1")
+    assert str(err.value).endswith(
+        'C1/users.csv:3: Package: unknown "Basic User Wit VM" (did you mean '
+        '"Basic User With VM"?)')
+
+
+def test_a_file_that_is_not_a_runbook_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "runbook.json").write_text("{not json")
+    result = CliRunner().invoke(cli, ["runbook", "status", str(tmp_path / "runbook.json")])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"{tmp_path}/runbook.json: not a runbook (JSONDecodeError)"

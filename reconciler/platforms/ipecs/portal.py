@@ -18,6 +18,7 @@ Exports read from ``DIR/<external_id>/`` (seed 001 unless marked):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +26,7 @@ from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount, ActualUser, ChangeOrder, Licence, Site
 from reconciler.platforms.ipecs import runbook
 from reconciler.platforms.ipecs.catalog import DEFAULT_EXTENSIONS, PLATFORM
-from reconciler.portal.spec import Portal, ReadContext, lookup, unique_extensions
+from reconciler.portal.spec import Portal, ReadContext, lookup, match, unique_extensions
 from reconciler.portal.table import Column, Row, Sheet
 
 USERS = Sheet("users", "Customer Manager user list (User > User Setup, List Download)", (
@@ -76,7 +77,16 @@ STATUS_WORD = {"submitted": "Submitted", "approved": "Approved", "rejected": "Re
 
 
 def _packages(catalog: Catalog) -> dict[str, str]:
+    """Package names as the portal writes them: "Premium iPECS ONE USER", the Reseller
+    Portal's "Premium IPECS ONE USER" (case is ignored), or the Customer Manager's form
+    with the free count, "Basic User With VM (7)"."""
     return {key: key for key in catalog.products}
+
+
+def _package(row: Row, key: str, label: str, packages: dict[str, str]) -> str:
+    value = str(row[key])
+    bare = re.sub(r"\s*\(\d+\)$", "", value)
+    return match(row, label, bare, packages)
 
 
 def _range(row: Row) -> tuple[int, int]:
@@ -117,7 +127,7 @@ def read(ctx: ReadContext) -> ActualAccount:
             extension=row["extension"],
             user_id=row["user_id"] or f"ext-{row['extension']}",
             name=row["name"],
-            profile=lookup(row, "package", "Package", packages),
+            profile=_package(row, "package", "Package", packages),
             email=row["email"],
             site=site,
             caller_id=row["caller_id"],
@@ -130,7 +140,7 @@ def read(ctx: ReadContext) -> ActualAccount:
         if row["group"] is not None and " ".join(str(row["group"]).lower().split()) != \
                 USER_LICENSE.lower():
             continue
-        package = lookup(row, "item", "Order Item", packages)
+        package = _package(row, "item", "Order Item", packages)
         if package in seen:
             raise row.error(f"{package} appears twice (first on line {seen[package].line})")
         seen[package] = row
@@ -149,7 +159,7 @@ def read(ctx: ReadContext) -> ActualAccount:
                             "order, assumed)")
         orders[order_id] = ChangeOrder(
             order_id=order_id,
-            licence=lookup(row, "item", "Order Item", packages),
+            licence=_package(row, "item", "Order Item", packages),
             delta=row["qty"],
             state=state,
             submitted_on=row["order_date"],
