@@ -190,6 +190,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("reconciler.cli.plan_cmd",
              "Read the accounts' live state, diff it against the files and print the change "
              "plan."),
+    "provider": ("reconciler.cli.provider_cmd",
+                 "Bridges that serve a platform over the provider protocol (kind: http)."),
     "runbook": ("reconciler.cli.runbook_cmd",
                 "Runbooks that apply writes for kind: portal accounts (docs/portal.md)."),
     "sandbox": ("reconciler.cli.sandbox_cmd",

@@ -162,7 +162,8 @@ def create_app(sandbox: Sandbox, token: str, faults: FaultSpec | None = None) ->
             return wire.account_to_wire(account, sandbox.billed_monthly(
                 platform, data["external_id"]))
 
-        return await guarded(request, work, write=True, status=201)
+        # not a write that faults cut: creating an account is not idempotent (no key)
+        return await guarded(request, work, status=201)
 
     async def perform(request: Request) -> Response:
         platform, external_id = request.path_params["platform"], request.path_params["id"]
