@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from reconciler.errors import ExitCode, ReconcilerError
@@ -41,14 +39,15 @@ def check_command(platform: str, url: str, token_env: str, account: str | None,
       reconciler provider check --platform call2teams --url http://127.0.0.1:8765 \\
           --token-env RECONCILER_SANDBOX_TOKEN
     """
+    from reconciler.envvars import env_value
     from reconciler.protocol.conformance import Kit
 
-    token = os.environ.get(token_env, "")
-    if not token:
+    token = env_value(token_env)
+    if token is None:
         raise ReconcilerError(f"--token-env {token_env}: that environment variable is not set")
     if not url.startswith(("http://", "https://")):
         raise ReconcilerError(f"--url {url!r}: give the bridge's http:// or https:// URL")
-    report = Kit(platform, url, token, account=account, wait_seconds=wait_seconds).run()
+    report = Kit(platform, url, token.reveal(), account=account, wait_seconds=wait_seconds).run()
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     for line in report.violations:
