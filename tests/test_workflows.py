@@ -29,6 +29,9 @@ from ghactions import (
 PATHS = ["accounts/**", "pricebook.yaml", "reconciler.yaml"]
 
 
+CHECKOUT = "d23441a48e516b6c34aea4fa41551a30e30af803"
+
+
 def tool(name: str) -> str:
     """A linter binary from the test extras; missing is a failure, never a skip."""
     beside = Path(sysconfig.get_path("scripts")) / name
@@ -94,17 +97,44 @@ def test_actionlint_does_report_mistakes(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- shape
 
 
-def test_plan_runs_on_pull_requests_touching_accounts_pricebook_or_config() -> None:
+def test_plan_runs_on_every_pull_request_so_a_required_check_always_reports() -> None:
+    # a workflow a paths filter skips never reports, and a required check then waits forever;
+    # `reconciler changed` picks the accounts instead
     plan = load(WORKFLOWS / "plan.yml")
-    assert plan["on"] == {"pull_request": {"paths": PATHS}}
+    assert plan["on"] == {"pull_request": None}
     assert plan["permissions"] == {"contents": "read", "pull-requests": "write"}
+    nothing = step(plan, "plan", "Plan comment")
+    assert nothing["with"]["only_update"] == (
+        "${{ steps.validate.outputs.exit-code == '0' && steps.changed.outputs.files == '' }}")
+
+
+def test_a_forks_pull_request_gets_a_plan_without_a_comment() -> None:
+    plan = load(WORKFLOWS / "plan.yml")
+    job = plan["jobs"]["plan"]
+    assert job["env"]["FORK"] == (
+        "${{ github.event.pull_request.head.repo.full_name != github.repository }}")
+    assert step(plan, "plan", "Plan comment")["if"] == "env.FORK != 'true'"
+    assert step(plan, "plan", "No comment on a fork's pull request")["if"] == "env.FORK == 'true'"
+    # the plan itself still runs and goes to the job summary and the artifact
+    assert "if" not in step(plan, "plan", "Upload plans") or \
+        "FORK" not in step(plan, "plan", "Upload plans")["if"]
+    assert step(plan, "plan", "Plan")["with"]["summary"] == "true"
+
+
+def test_platform_secrets_reach_only_the_plan_step() -> None:
+    plan = load(WORKFLOWS / "plan.yml")
+    holders = [name for name, s in [("job", plan["jobs"]["plan"]), *(
+        (s.get("name", s.get("uses")), s) for s in plan["jobs"]["plan"]["steps"])]
+        if "secrets." in str(s.get("env", {}))]
+    assert holders == ["Plan"]
 
 
 def test_plan_comments_once_and_fails_only_after_commenting() -> None:
     plan = load(WORKFLOWS / "plan.yml")
     assert step_names(plan, "plan") == [
-        "actions/checkout@v6", "Validate", "Changed accounts", "Plan", "Nothing to plan",
-        "Invalid files", "Plan comment", "Upload plans",
+        f"actions/checkout@{CHECKOUT}", "Validate", "Changed accounts", "Plan",
+        "Nothing to plan", "Invalid files", "Plan comment", "No comment on a fork's pull request",
+        "Upload plans",
         "Fail when the files are invalid or the plan is blocked"]
     assert step(plan, "plan", "Validate")["with"] == {"command": "validate", "format": "github",
                                                       "fail": "false"}
@@ -114,13 +144,15 @@ def test_plan_comments_once_and_fails_only_after_commenting() -> None:
         "-o plans/plan.json --detailed-exitcode --base-ref origin/${{ github.base_ref }}")
     assert run_plan["with"]["output"] == "plans/plan.md"
     comment = step(plan, "plan", "Plan comment")
-    assert re.fullmatch(r"marocchino/sticky-pull-request-comment@v\d+\.\d+\.\d+", comment["uses"])
-    assert comment["with"] == {"header": "reconciler-plan", "path": "plans/plan.md"}
+    assert re.fullmatch(r"marocchino/sticky-pull-request-comment@[0-9a-f]{40}", comment["uses"])
+    assert {k: v for k, v in comment["with"].items() if k != "only_update"} == {
+        "header": "reconciler-plan", "path": "plans/plan.md"}
     assert step(plan, "plan", "Upload plans")["with"]["path"] == "plans/"
     assert step(plan, "plan", "Fail when the files are invalid or the plan is blocked")["if"] == (
         "steps.validate.outputs.exit-code != '0' || steps.plan.outputs.exit-code == '1'")
-    for name in ("Plan comment", "Upload plans"):  # whatever happened above
-        assert "if" not in step(plan, "plan", name)
+    # whatever happened above (the comment only skipped on a fork, where it cannot be made)
+    assert "if" not in step(plan, "plan", "Upload plans")
+    assert step(plan, "plan", "Plan comment")["if"] == "env.FORK != 'true'"
     checkout = plan["jobs"]["plan"]["steps"][0]
     assert checkout["with"] == {"fetch-depth": 0}
 
@@ -271,11 +303,27 @@ def test_no_expression_is_pasted_into_a_shell_script() -> None:
     assert offenders == []
 
 
-def test_every_third_party_action_is_pinned_to_a_version_tag() -> None:
+def test_every_third_party_action_is_pinned_by_commit_with_its_release() -> None:
     unpinned = [s["uses"] for _, s in all_steps()
                 if "uses" in s and not s["uses"].startswith("./")
-                and not re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+(\.\d+){0,2}", s["uses"])]
+                and not re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", s["uses"])]
     assert unpinned == []
+    # each pin says which release it is, and docs/ci.md lists the same commits
+    texts = [p.read_text() for p in [*WORKFLOWS.glob("*.yml"), ROOT / "action.yml"]]
+    pins = {m for t in texts for m in re.findall(r"uses: ([\w./-]+@[0-9a-f]{40}) # v\d", t)}
+    assert len(pins) == 5
+    guide = (ROOT / "docs" / "ci.md").read_text()
+    assert all(pin.split("@")[1] in guide for pin in pins)
+
+
+def test_a_release_workflow_makes_the_tag_the_action_and_pre_commit_name() -> None:
+    release = load(WORKFLOWS / "release.yml")
+    assert release["on"] == {"push": {"tags": ["v*.*.*"]}}
+    assert release["permissions"] == {"contents": "write"}
+    run = "\n".join(s.get("run", "") for s in release["jobs"]["release"]["steps"])
+    assert 'version=$(sed -n' in run and 'gh release create "$TAG" --verify-tag' in run
+    hooks = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert "rev: v0.1.0" in hooks and "commit SHA" in hooks
 
 
 def test_every_run_step_runs_under_bash_with_pipefail() -> None:
