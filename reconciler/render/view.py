@@ -169,6 +169,8 @@ def step_view(
     elif a == "renumber_user":
         old, new = value_text(before.get("extension")), value_text(after.get("extension"))
         detail = f"extension {old}{arrow}{new}"
+        if "site" in after:  # an iPECS site move: both in one step
+            detail += f", site {value_text(before.get('site'))}{arrow}{value_text(after['site'])}"
     elif a == "update_user":
         attrs = _changes(before, after)
         detail = ", ".join(c["name"] for c in attrs)

@@ -23,7 +23,10 @@ atomic (assumed to be the safer default) and pay one change order round trip ins
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from reconciler.diff import AccountChanges, Change, record
 from reconciler.money import ZERO
@@ -243,6 +246,14 @@ def _fit(orders: list[Change], need: int) -> tuple[list[Change], list[Change]]:
 # --------------------------------------------------------------------------- users
 
 
+def _only(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {key: data[key]} if key in data else {}
+
+
+def _without(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != key}
+
+
 def _user_drafts(
     changes: AccountChanges, ctx: PlanContext
 ) -> tuple[list[Draft], list[Downgrade], set[int]]:
@@ -255,6 +266,9 @@ def _user_drafts(
     downgrades: list[Downgrade] = []
     destructive: set[int] = set()
     renumbered: dict[int, int] = {}  # new extension -> old
+    # a site move: the new extension is in the new site's range only, so the extension
+    # and the site change in one Modify (seed 001: one User Setup form holds both)
+    moves = {c.extension: c for c in changes.of_kind("update_user") if "site" in c.after}
     replaced = {
         c.extension
         for c in changes.of_kind("change_profile")
@@ -270,6 +284,10 @@ def _user_drafts(
             destructive.add(ext)
         elif c.kind == "renumber_user":
             renumbered[ext] = int(c.before["extension"])
+            move = moves.get(ext)
+            if move is not None:
+                c = replace(c, before={**c.before, **_only(move.before, "site")},
+                            after={**c.after, "site": move.after["site"]})
             edits.append(ctx.renumber(c))
         elif c.kind == "change_profile" and ext in replaced:
             old, new = c.before["profile"], c.after["profile"]
@@ -298,6 +316,10 @@ def _user_drafts(
             edits.append(ctx.move(f"user:{ext}", c, "profile", root))
         elif c.kind == "update_user" and ext not in replaced:
             # a replaced user is created with its new fields already
+            if ext in renumbered and ext in moves:  # the site moved with the extension
+                c = replace(c, before=_without(c.before, "site"), after=_without(c.after, "site"))
+                if not c.after:
+                    continue
             edits.append(ctx.update(c, root))
         elif c.kind == "create_user":
             creates.append(ctx.create(ext, c.after, needs=c.after["profile"]))
