@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from reconciler.errors import InputError, ReconcilerError
 from reconciler.money import fmt, signed
+from reconciler.outfile import write_text
 from reconciler.plan import AccountPlan, Plan, Step
 from reconciler.planio import PlanFileError, plan_from_json, plan_to_json
 from reconciler.portal.instructions import Instruction, StepContext
@@ -161,7 +162,7 @@ def write(book: AccountRunbook, folder: Path, exports_time: float) -> list[Path]
             out = io.StringIO()
             render([book], name, out)
             path = folder / f"runbook{SUFFIX[name]}"
-            path.write_text(out.getvalue(), encoding="utf-8")
+            write_text(path, out.getvalue())  # a regular file only, atomically
             paths.append(path)
         for f in book.imports:
             path = folder / f.name
@@ -174,7 +175,7 @@ def write(book: AccountRunbook, folder: Path, exports_time: float) -> list[Path]
             "plan": plan_to_json(Plan((book.plan,))),
         }
         path = folder / "runbook.json"
-        path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
         paths.append(path)
     except OSError as e:
         raise ReconcilerError(f"cannot write the runbook into {folder} ({e.strerror or e})") from e

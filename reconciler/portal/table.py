@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from reconciler.errors import InputError
+from reconciler.outfile import write_file
 
 #: export file formats, in the order a directory is searched
 SUFFIXES = (".xlsx", ".csv")
@@ -302,11 +303,13 @@ def write_sheet(path: Path, sheet: Sheet, rows: Sequence[Mapping[str, Any]]) -> 
                     c.data_type = "s"  # never a formula, whatever the text says
         book.save(path)
         return
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
+    def write_rows(fh: IO[str]) -> None:
+        writer = csv.writer(fh)  # its "\r\n" line ends pass as they are on this system
         writer.writerow(headers)
         for values in table:
             writer.writerow([csv_text(v) if isinstance(v, str) else v for v in values])
+
+    write_file(path, write_rows)  # a regular file only, atomically (reconciler.outfile)
 
 
 def csv_text(value: str) -> str:
