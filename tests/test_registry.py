@@ -114,3 +114,15 @@ def test_provider_kinds_are_imported_on_use() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_sandbox_states_the_platforms_rules_itself() -> None:
+    """Only the sandbox's price list (core.py: the catalogs' prices and names) comes from
+    the platform packages; no rule does (reconciler/sandbox/rules.py)."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sorted((PACKAGE / "sandbox").rglob("*.py"))
+        if path.name != "core.py"
+        and any(n.startswith("reconciler.platforms") for n in _imports(path))
+    ]
+    assert offenders == []

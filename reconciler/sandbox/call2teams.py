@@ -18,10 +18,10 @@ from datetime import date
 from reconciler.catalog import Product
 from reconciler.errors import PlatformError
 from reconciler.plan import Step
-from reconciler.platforms.call2teams.catalog import USER_KINDS
 from reconciler.provider import StepOutcome
 from reconciler.sandbox import common
 from reconciler.sandbox.common import Ctx, Handler, Wording
+from reconciler.sandbox.rules import USER_KINDS, c2t_is_internal, c2t_is_trial, c2t_user_kind
 from reconciler.sandbox.state import subscription_active, trial_expires_on
 
 PLATFORM = "call2teams"
@@ -48,7 +48,7 @@ def _product(ctx: Ctx, sku: object) -> Product:
     product = ctx.catalog.product(sku) if isinstance(sku, str) else None
     if product is None:
         raise PlatformError(f"Offer {sku!r} is not available on this partner account")
-    if product.internal and ctx.account.kind != "internal":
+    if c2t_is_internal(product.key) and ctx.account.kind != "internal":
         raise PlatformError(NOT_FOR_CLIENTS.format(sku=product.key, id=ctx.account.external_id))
     return product
 
@@ -79,9 +79,10 @@ def _holders(ctx: Ctx, sku: str) -> int:
 def _take_licence(ctx: Ctx, kind: str, sku: object) -> Product:
     """Check that a user of ``kind`` can take one licence of subscription ``sku``."""
     product = _product(ctx, sku)
-    if product.user_kind != kind:
+    serves = c2t_user_kind(product.key)
+    if serves != kind:
         raise PlatformError(
-            f"Subscription {product.key} is for {_KIND_WORD.get(str(product.user_kind), '?')} "
+            f"Subscription {product.key} is for {_KIND_WORD.get(str(serves), '?')} "
             f"users, not {_KIND_WORD.get(kind, kind)} users"
         )
     sub = _subscription(ctx, product.key)
@@ -145,7 +146,7 @@ def delete_user(ctx: Ctx, step: Step) -> StepOutcome:
 def amend(ctx: Ctx, step: Step) -> StepOutcome:
     """Amend Subscription (order more, or fewer; 0 cancels it) to ``after.quantity``."""
     product = _product(ctx, step.licence)
-    if product.internal:
+    if c2t_is_internal(product.key):
         raise PlatformError(SERVICE_DESK.format(sku=product.key), code="service-desk")
     new = (step.after or {}).get("quantity")
     if not isinstance(new, int) or isinstance(new, bool) or new < 0:
@@ -158,7 +159,7 @@ def amend(ctx: Ctx, step: Step) -> StepOutcome:
     if step.action == "return_licences" and new >= old:
         raise PlatformError(f"Update Subscriptions: the new quantity of {product.key} ({new}) "
                             f"must be less than the current {old}")
-    if sub is not None and product.trial and new > old:
+    if sub is not None and c2t_is_trial(product.key) and new > old:
         cancelled = _cancelled_on(ctx, product.key, sub)
         if cancelled is not None:
             raise PlatformError(f"{product.key} expired on {cancelled}: trials cannot be extended")

@@ -21,6 +21,7 @@ from reconciler.provider import StepOutcome
 from reconciler.sandbox import common
 from reconciler.sandbox.common import Ctx, Handler, Wording
 from reconciler.sandbox.db import next_order_no
+from reconciler.sandbox.rules import ipecs_is_upgrade
 from reconciler.sandbox.state import ORDER_STATE_SQL
 
 PLATFORM = "ipecs-cloud"
@@ -121,8 +122,7 @@ def change_package(ctx: Ctx, step: Step) -> StepOutcome:
     expected = (step.before or {}).get("profile")
     if expected is not None and expected != old:
         raise PlatformError(f"Extension {step.user} has package {old}, not {expected}")
-    old_p, new_p = ctx.catalog.products[old], ctx.catalog.products[new]
-    if new == old or new_p.rank < old_p.rank or not old_p.included <= new_p.included:
+    if not ipecs_is_upgrade(old, new):
         raise PlatformError(
             f"Change Package from {old} to {new} is not possible: the new package must "
             "include every feature of the old (upgrade only)"

@@ -15,10 +15,11 @@ from reconciler.catalog import Catalog
 from reconciler.errors import PermissionDenied, PlatformError
 from reconciler.money import fmt
 from reconciler.plan import Step
-from reconciler.platforms.mitel.catalog import ROLES_THAT_MAY_CHANGE
 from reconciler.provider import StepOutcome
 from reconciler.sandbox import common
 from reconciler.sandbox.common import Ctx, Handler, Wording
+from reconciler.sandbox.rules import MITEL_ROLES_THAT_MAY_CHANGE as ROLES_THAT_MAY_CHANGE
+from reconciler.sandbox.rules import mitel_add_on_allowed, mitel_requires
 from reconciler.sandbox.state import join_add_ons, split_add_ons, user_id
 
 PLATFORM = "mitel-connect"
@@ -58,13 +59,13 @@ def _check_add_ons(catalog: Catalog, profile: str, add_ons: frozenset[str]) -> N
     for key in sorted(add_ons):
         if key not in catalog.add_ons:
             raise PlatformError(f"Unknown add-on feature {key!r}")
-    for key in catalog.add_ons_not_allowed(profile, add_ons):
+    for key in sorted(a for a in add_ons if not mitel_add_on_allowed(a, profile)):
         raise PlatformError(
             f"The {catalog.add_ons[key].display} add-on feature is not available for the "
             f"{_display(catalog, profile)} profile type"
         )
     for key in sorted(add_ons):
-        missing = catalog.add_ons[key].requires - add_ons
+        missing = mitel_requires(key) - add_ons
         for need in sorted(missing):
             raise PlatformError(
                 f"The {catalog.add_ons[key].display} add-on feature requires "
@@ -142,9 +143,9 @@ def swap(ctx: Ctx, step: Step) -> StepOutcome:
 def _kept_on_swap(catalog: Catalog, profile: str, add_ons: frozenset[str]) -> frozenset[str]:
     """The add-ons left after a swap: those the new profile allows, and whose required
     add-ons are left too."""
-    kept = frozenset(a for a in add_ons if a in catalog.products[profile].add_ons)
+    kept = frozenset(a for a in add_ons if mitel_add_on_allowed(a, profile))
     while True:
-        ok = frozenset(a for a in kept if catalog.add_ons[a].requires <= kept)
+        ok = frozenset(a for a in kept if mitel_requires(a) <= kept)
         if ok == kept:
             return kept
         kept = ok
@@ -176,7 +177,7 @@ def remove_addon(ctx: Ctx, step: Step) -> StepOutcome:
     if not isinstance(key, str) or key not in current:
         raise PlatformError(f"The add-on feature {key!r} is not enabled for user {step.user}")
     for other in sorted(current - {key}):
-        if key in ctx.catalog.add_ons[other].requires:
+        if key in mitel_requires(other):
             raise PlatformError(
                 f"{ctx.catalog.add_ons[key].display} cannot be disabled while "
                 f"{ctx.catalog.add_ons[other].display} is enabled: "

@@ -17,8 +17,8 @@ from typing import Any
 from reconciler.catalog import Catalog
 from reconciler.errors import PlatformError
 from reconciler.model import ActualAccount, ActualUser, ChangeOrder, Licence, Site
-from reconciler.platforms.call2teams.catalog import TRIAL_DAYS
 from reconciler.sandbox import db
+from reconciler.sandbox.rules import TRIAL_DAYS, c2t_is_trial
 
 #: user ids look like the platform's: a prefix and a number that never comes back
 USER_ID_PREFIX = {"mitel-connect": "MC", "ipecs-cloud": "IP", "call2teams": "CT"}
@@ -64,8 +64,7 @@ def trial_expires_on(started_on: date) -> date:
 
 
 def subscription_active(catalog: Catalog, sku: str, started_on: date, today: date) -> bool:
-    product = catalog.product(sku)
-    return not (product is not None and product.trial and today >= trial_expires_on(started_on))
+    return not (c2t_is_trial(sku) and today >= trial_expires_on(started_on))
 
 
 #: an order the platform approved on the clock but nobody looked at yet is approved
