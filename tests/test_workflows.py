@@ -182,7 +182,7 @@ def test_apply_shards_the_changed_accounts_behind_an_environment_one_run_at_a_ti
         "name": "reviewed-plan", "path": "plans/reviewed"}
     assert step(apply, "apply", "Apply")["with"] == {
         "command": "apply", "paths": "plans/reviewed/plan.json\n${{ matrix.files }}\n",
-        "extra-args": "--auto-approve --lock-timeout 10m", "summary": "true"}
+        "extra-args": "--auto-approve --parallelism 8 --lock-timeout 10m", "summary": "true"}
     # without the shared store the runner's disk goes with the job: keep the journal
     journal = step(apply, "apply", "Keep the apply journal")
     assert journal["if"] == "always()"
