@@ -95,7 +95,11 @@ class AccountStream:
     """
 
     def __init__(self, paths: Sequence[str] = DEFAULT_PATHS, config: Config | None = None):
-        self.paths = list(paths) or list(DEFAULT_PATHS)
+        if not paths:
+            from reconciler.project import default_paths
+
+            paths = default_paths()
+        self.paths = list(paths)
         self._sources, self.errors = _discover(self.paths)
         self._defaults = _policy_defaults(config)
         self._slugs: dict[str, Mark] = {}

@@ -149,18 +149,29 @@ def _one_line(e: ReconcilerError) -> str:
     return f"error: {text}"
 
 
+def _chdir(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        os.chdir(value)
+
+
 @click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
+@click.option("-C", "--chdir", type=click.Path(exists=True, file_okay=False), default=None,
+              callback=_chdir, expose_value=False, is_eager=True, metavar="DIR",
+              help="Run as if started in DIR (as git -C).")
 def cli() -> None:
     """Licences and user profiles of cloud phone systems, managed as code.
 
-    Every command has --help ending with examples.
+    Every command has --help ending with examples. The configuration is the
+    reconciler.yaml found from the current directory up to the repository root (or
+    --config FILE); PATHS default to accounts/ beside it.
 
     \b
     Examples:
       reconciler validate
       reconciler plan --format markdown -o plans/plan.json
       reconciler apply plans/plan.json
+      reconciler -C ~/src/accounts-repo plan --account northwind
 
     \b
     Shell completion (commands, options, file names), e.g. in ~/.bashrc:

@@ -27,6 +27,7 @@ from reconciler.planner import PlanOptions
 from reconciler.pool import DEFAULT_PARALLELISM, ordered_map
 from reconciler.portal.apply import write_runbooks
 from reconciler.progress import make_progress, report_lines
+from reconciler.project import default_paths
 from reconciler.render import render
 from reconciler.review import check_sources, difference, mismatch
 from reconciler.session import Session
@@ -164,6 +165,7 @@ def apply(
         # here) and the live state (under each account's lock), and must come out the same
         session = _saved_session(saved, config, parallelism)
     else:
+        target = tuple(target) or tuple(default_paths())  # before any state is opened
         options = PlanOptions(allow_downgrade=allow_downgrade, force=force)
         session = Session(config, options, parallelism=parallelism)
     from reconciler.stores import open_store
@@ -178,7 +180,7 @@ def apply(
     with session, store:
         applier = Applier(store, make_progress(out, color=use_color), settings=settings)
         if saved is None:
-            plan = session.plan(list(target or DEFAULT_PATHS), account=account,
+            plan = session.plan(list(target) or default_paths(), account=account,
                                 keep_desired=True)
             shown = io.StringIO()
             render(plan, "text", shown, color=use_color)
@@ -383,7 +385,7 @@ def _scope_of(slug: str, config: Config) -> Scope:
     from reconciler.accounts import load_accounts
 
     try:
-        (desired,) = load_accounts(list(DEFAULT_PATHS), config, only=slug)
+        (desired,) = load_accounts(default_paths(), config, only=slug)
     except ReconcilerError:
         raise NotLocked(f"account {slug} is not locked") from None
     return Scope(desired.platform, desired.external_id)

@@ -11,12 +11,21 @@ F = Callable[..., Any]
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 
+def _config_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    from reconciler.project import config_path
+
+    return config_path(value)
+
+
 config_option = click.option(
     "--config",
     "config_path",
-    default="reconciler.yaml",
-    show_default=True,
-    help="Configuration file (optional; without it every platform is the sandbox).",
+    default=None,
+    callback=_config_path,
+    metavar="FILE",
+    help="Configuration file [default: the reconciler.yaml found from here up to the "
+    "repository root; without one every platform is the sandbox]. PATHS default to "
+    "accounts/ beside it.",
 )
 
 account_option = click.option(

@@ -57,7 +57,10 @@ def build_plan(
 
     config = load_config(config_path)
     options = PlanOptions(allow_downgrade=allow_downgrade, force=force)
-    plan: Plan = make_plan(list(paths) or list(DEFAULT_PATHS), config, options, account=account,
+    from reconciler.project import default_paths
+
+    paths = list(paths) or default_paths()  # before any platform (or sandbox) is opened
+    plan: Plan = make_plan(paths, config, options, account=account,
                            parallelism=parallelism)
     return plan
 
