@@ -8,7 +8,7 @@ one ("prune not allowed") only warns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from reconciler.catalog import Catalog
@@ -29,6 +29,7 @@ def evaluate(desired: DesiredAccount, actual: ActualAccount, changes: AccountCha
     verdicts: list[Verdict] = []
     if not allow_downgrade:
         verdicts.extend(_downgrades(desired, changes, result.downgrades, catalog))
+        verdicts.extend(_losses(desired, result.losses))
     limit = desired.policy.max_monthly_increase
     if limit is not None and cost.monthly_delta > limit:
         verdicts.append(Verdict(
@@ -93,6 +94,26 @@ def _downgrades(desired: DesiredAccount, changes: AccountChanges,
     return [Verdict(
         "downgrade",
         f"downgrade not allowed: {', '.join(refused)}; set allow_downgrade: true on the "
+        "user or in the account's policy, or pass --allow-downgrade",
+    )]
+
+
+def _losses(desired: DesiredAccount, losses: Mapping[int, Sequence[str]]) -> list[Verdict]:
+    """Data a step destroys (recordings) needs the allow a downgrade needs: the user's
+    allow_downgrade (its entry, absent ones included), else the account's."""
+    entries = {u.extension: u for u in desired.users}
+    refused = []
+    for ext, lost in sorted(losses.items()):
+        user = entries.get(ext)
+        per_user = user.allow_downgrade if user is not None else None
+        allowed = per_user if per_user is not None else desired.policy.allow_downgrade
+        if not allowed:
+            refused.append(f"{ext} ({', '.join(lost)})")
+    if not refused:
+        return []
+    return [Verdict(
+        "data-loss",
+        f"data loss not allowed: {', '.join(refused)}; set allow_downgrade: true on the "
         "user or in the account's policy, or pass --allow-downgrade",
     )]
 

@@ -112,6 +112,9 @@ class PlatformPlan:
     destructive: frozenset[int] = frozenset()
     #: what the platform changed by itself that no step can undo (an expired trial)
     drift: tuple[str, ...] = ()
+    #: extension -> data a step destroys (recordings of a removed add-on or a deleted
+    #: user); needs the same allow as a downgrade
+    losses: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 class Draft:

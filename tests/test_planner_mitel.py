@@ -232,3 +232,56 @@ def test_a_renumber_names_the_extension_the_user_has_when_it_runs() -> None:
         1001, {"extension": 1001}, {"extension": 1010}, "Ann")
     (create,) = [s for s in steps if s.action == "create_user"]
     assert (create.user, create.name, create.depends_on) == (1001, "Bo New", (renumber.id,))
+
+
+# ------------------------------------------------- recordings lost are a loss
+
+
+def _verdicts(plan) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(v.policy, v.message) for v in plan.blocked if v.blocking]
+
+
+@pytest.mark.parametrize("add_on", ["call-recording", "recording-archive"])
+def test_removing_recordings_is_a_loss_gated_like_a_downgrade(add_on: str) -> None:
+    keep = [a for a in ("call-recording", "recording-archive") if a != add_on]
+    if add_on == "call-recording":
+        keep = []  # the archive needs call-recording: both go
+    d = desired(MITEL, du(1006, "standard", add_ons=keep))
+    a = actual(MITEL, au(1006, "standard", add_ons=["call-recording", "recording-archive"]))
+    plan = plan_of(d, a)
+    removes = [s for s in plan.steps if s.action == "remove_addon"]
+    assert removes and all(s.warnings and s.warnings[0].startswith("data lost: ")
+                           for s in removes)
+    (verdict,) = _verdicts(plan)
+    assert verdict[0] == "data-loss"
+    assert verdict[1].startswith("data loss not allowed: 1006 (")
+    assert "recordings" in verdict[1]
+    allowed = desired(MITEL, du(1006, "standard", add_ons=keep, allow_downgrade=True))
+    assert _verdicts(plan_of(allowed, a)) == []
+    assert _verdicts(plan_of(d, a, allow_downgrade=True)) == []
+
+
+def test_deleting_a_user_with_recordings_names_the_loss_and_needs_the_allow() -> None:
+    d = desired(MITEL, du(1004, absent=True))
+    a = actual(MITEL, au(1004, "telephony", add_ons=["call-recording"]))
+    plan = plan_of(d, a)
+    (delete,) = plan.steps
+    assert delete.warnings == ("data lost: stored call recordings of 1004",)
+    assert _verdicts(plan) == [(
+        "data-loss", "data loss not allowed: 1004 (stored call recordings); set "
+        "allow_downgrade: true on the user or in the account's policy, or pass "
+        "--allow-downgrade")]
+    assert _verdicts(plan_of(desired(MITEL, du(1004, absent=True, allow_downgrade=True)),
+                             a)) == []
+    plain = actual(MITEL, au(1004, "telephony"))
+    assert _verdicts(plan_of(d, plain)) == []  # nothing recorded, nothing lost
+
+
+def test_recordings_removed_count_in_the_destructive_share() -> None:
+    users = [au(1000 + i, "standard", add_ons=["call-recording"]) for i in range(10)]
+    d = desired(MITEL, *(du(1000 + i, "standard", add_ons=[] if i < 4 else ["call-recording"])
+                         for i in range(10)), policy=ALLOW)
+    plan = plan_of(d, actual(MITEL, *users))
+    assert _verdicts(plan) == [(
+        "destructive-share",
+        "deletes, replaces or downgrades 4 of 10 users (40%), over 30%; --force required")]

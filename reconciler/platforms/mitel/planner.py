@@ -36,6 +36,9 @@ DATA_LOST = {
     "call-recording": "stored call recordings",
     "recording-archive": "archived call recordings",
 }
+#: add-ons whose removal destroys data the user cannot get back: a loss (issue: gated like a
+#: downgrade, counted in the destructive share)
+RECORDINGS = ("call-recording", "recording-archive")
 
 
 def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
@@ -51,7 +54,10 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
             continue
         if c.kind == "delete_user":
             monthly = _monthly(cat, c.before["profile"], c.before.get("add_ons", ()))
-            drafts.append(ctx.delete(c.extension, c.before, monthly_delta=-monthly))
+            drafts.append(ctx.delete(
+                c.extension, c.before, monthly_delta=-monthly,
+                warnings=_data_lost(c.extension, sorted(set(c.before.get("add_ons", ()))
+                                                        & set(RECORDINGS)))))
             destructive.add(c.extension)
         elif c.kind == "create_user":
             add_ons = c.after.get("add_ons", ())
@@ -79,6 +85,8 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
             u = kept_after[ext]
             kept_after[ext] = replace(u, add_ons=u.add_ons - lost)
 
+    losses = _losses(drafts)
+    destructive |= set(losses)
     sched = schedule(drafts + creates, Supply(), ())
     projected = replace(
         changes.projected(ctx.actual),
@@ -89,7 +97,27 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
         projected=projected,
         downgrades=tuple(downgrades),
         destructive=frozenset(destructive),
+        losses=losses,
     )
+
+
+def _losses(drafts: Iterable[Draft]) -> dict[int, tuple[str, ...]]:
+    """Users whose recordings a remove_addon or a delete destroys: gated like a downgrade
+    and counted in the destructive share (a swap that drops them is a downgrade already)."""
+    out: dict[int, tuple[str, ...]] = {}
+    for d in drafts:
+        st = d.step
+        if st.user is None:
+            continue
+        if st.action == "remove_addon":
+            gone = {str((st.before or {}).get("add_on"))} & set(RECORDINGS)
+        elif st.action == "delete_user":
+            gone = set((st.before or {}).get("add_ons", ())) & set(RECORDINGS)
+        else:
+            continue
+        if gone:
+            out[st.user] = tuple(sorted({*out.get(st.user, ()), *(DATA_LOST[k] for k in gone)}))
+    return out
 
 
 def _monthly(cat: Catalog, profile: str, add_ons: Iterable[str]) -> Decimal:
