@@ -31,7 +31,7 @@ Ids are ``s1``, ``s2``, ... in final order, so the same input always gives the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from reconciler.catalog import Catalog
@@ -110,10 +110,13 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
 
 
 def make_plan(paths: Sequence[str], config: Config, options: PlanOptions = PlanOptions(), *,
-              account: str | None = None, parallelism: int = DEFAULT_PARALLELISM) -> Plan:
+              account: str | None = None, parallelism: int = DEFAULT_PARALLELISM,
+              observe: Callable[[DesiredAccount, ActualAccount, AccountPlan], None]
+              | None = None) -> Plan:
     """Load the account files under ``paths``, read each account's live state and plan it
-    (:meth:`reconciler.session.Session.plan`, the one orchestration path)."""
+    (:meth:`reconciler.session.Session.plan`, the one orchestration path); ``observe``
+    sees each account's desired and actual state with its plan."""
     from reconciler.session import Session
 
     with Session(config, options, parallelism=parallelism) as session:
-        return session.plan(paths, account=account)
+        return session.plan(paths, account=account, observe=observe)

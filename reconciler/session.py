@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -69,6 +69,11 @@ class Providers:
             made, self._made = list(self._made.values()), {}
         for provider in made:
             provider.close()
+
+
+#: sees each account as it is planned, possibly from several threads at once
+#: (``reconciler report`` reads the live state so)
+Observer = Callable[[DesiredAccount, ActualAccount, AccountPlan], None]
 
 
 class Session:
@@ -150,7 +155,8 @@ class Session:
                             self.options)
 
     def plan(
-        self, paths: Sequence[str], *, account: str | None = None, keep_desired: bool = False
+        self, paths: Sequence[str], *, account: str | None = None, keep_desired: bool = False,
+        observe: Observer | None = None,
     ) -> Plan:
         """Load the account files under ``paths``, read each account's live state and plan it.
 
@@ -174,9 +180,13 @@ class Session:
                 yield desired
 
         def one(desired: DesiredAccount) -> AccountPlan:
-            made = self.plan_account(desired, self.read(desired.platform, desired.external_id))
+            actual = self.read(desired.platform, desired.external_id)
+            made = self.plan_account(desired, actual)
             # what a saved plan was made from: apply makes it again from the same (review.py)
-            return replace(made, source=sources(desired.path, self.config))
+            made = replace(made, source=sources(desired.path, self.config))
+            if observe is not None:
+                observe(desired, actual, made)
+            return made
 
         plans = list(ordered_map(one, wanted(), self.parallelism))
         stream.raise_errors()

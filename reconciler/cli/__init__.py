@@ -203,6 +203,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "plan."),
     "provider": ("reconciler.cli.provider_cmd",
                  "Bridges that serve a platform over the provider protocol (kind: http)."),
+    "report": ("reconciler.cli.report_cmd",
+               "Fleet report: per customer and platform, licences held vs used (idle "
+               "licences still billed, and the money they waste), monthly cost, revenue and "
+               "margin, trials ending in the next 30 days, pending orders and Service Desk "
+               "requests."),
     "runbook": ("reconciler.cli.runbook_cmd",
                 "Runbooks that apply writes for kind: portal accounts (docs/portal.md)."),
     "sandbox": ("reconciler.cli.sandbox_cmd",
