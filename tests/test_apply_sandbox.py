@@ -407,3 +407,18 @@ def test_the_same_change_again_on_a_later_day_is_performed_again(tmp_path: Path)
         if u["extension"] == 1003
     ]
     assert carol["profile"] == "essentials"
+
+
+def test_unlock_json_says_whose_lock_it_broke(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, demo=("northwind-mitel",))
+    with StateStore(ws / ".reconciler" / "state.db") as store:
+        store.acquire(NORTHWIND, "northwind", pid=4242, host="ci-7")
+    result = invoke(ws, "unlock", "northwind", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["account"] == "northwind"
+    (lock,) = data["unlocked"]
+    assert (lock["scope"], lock["owner"], lock["pid"], lock["host"]) == (
+        "mitel-connect CC-104233", "apply", 4242, "ci-7")
+    missing = invoke(ws, "unlock", "northwind", "--format", "json")
+    assert missing.exit_code == 1 and missing.stdout == ""

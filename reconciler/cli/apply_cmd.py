@@ -345,7 +345,8 @@ def history(config_path: str, account: str | None, fmt: str, limit: int | None) 
 @config_option
 @click.option("--force", is_flag=True,
               help="Break the lock even though its holder still runs on this host.")
-def unlock(slug: str, config_path: str, force: bool) -> int:
+@format_option("text", "json")
+def unlock(slug: str, config_path: str, force: bool, fmt: str) -> int:
     """Break an account's apply lock, left behind by a run that died.
 
     The lock belongs to the platform account (platform and external id), whatever the
@@ -354,9 +355,13 @@ def unlock(slug: str, config_path: str, force: bool) -> int:
     without --force. A holder on another host cannot be checked: make sure that run is
     really gone, since two applies of one account at once can both write.
 
+    --format json prints {"account": SLUG, "unlocked": [{"scope", "owner", "pid", "host",
+    "since"}]} (a lock that is not there is still the one-line error, exit 1).
+
     \b
-    Example:
+    Examples:
       reconciler unlock northwind
+      reconciler unlock northwind --format json
     """
     from reconciler.stores import open_store
 
@@ -372,6 +377,11 @@ def unlock(slug: str, config_path: str, force: bool) -> int:
             held = [store.unlock(scope, force=force) for scope in sorted(scopes)]
         except NotLocked:
             raise NotLocked(f"account {slug} is not locked") from None
+    if fmt == "json":
+        click.echo(json.dumps({"account": slug, "unlocked": [
+            {"scope": str(lock.scope), "owner": lock.owner, "pid": lock.pid,
+             "host": lock.host, "since": lock.since} for lock in held]}, indent=2))
+        return int(ExitCode.OK)
     for lock in held:
         click.echo(
             f"unlocked account {slug} ({lock.scope}; held by {lock.owner} pid {lock.pid} on "
