@@ -74,9 +74,7 @@ class Sandbox:
         self.catalogs = catalogs if catalogs is not None else load_catalogs(self.config)
         self._settings = _settings(self.config)
         self.db = db.SandboxDB(self.path)
-        if self.db.ensure_schema() and demo_state:
-            with self.db.write() as c:
-                demo.seed(c)
+        self.db.ensure_schema(demo.seed if demo_state else None)
 
     @classmethod
     def open(cls, config: Config | None = None, **kwargs: Any) -> Sandbox:

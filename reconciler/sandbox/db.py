@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -186,8 +186,13 @@ class SandboxDB:
 
     # ----------------------------------------------------------------------- schema
 
-    def ensure_schema(self) -> bool:
-        """Create the tables on first use; True when the file was new (caller seeds it)."""
+    def ensure_schema(self, seed: Callable[[sqlite3.Connection], None] | None = None) -> bool:
+        """Create the tables on first use, and ``seed`` them in the same transaction;
+        True when the file was new.
+
+        One transaction: a second process opening the file meanwhile sees either no
+        tables (and waits for the write lock) or the seeded tables, never tables without
+        their seed (it would then find no demo account)."""
         if self._version() == SCHEMA_VERSION:
             return False  # the usual case: no write lock taken just to open the file
         with self.write() as c:
@@ -197,6 +202,8 @@ class SandboxDB:
             row = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 init_meta(c)
+                if seed is not None:
+                    seed(c)
                 return True
             if int(row["value"]) != SCHEMA_VERSION:
                 raise ReconcilerError(

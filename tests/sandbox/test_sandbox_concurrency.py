@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from reconciler.sandbox import FAULTS_ENV, Sandbox
 
 _WORKER = textwrap.dedent("""
@@ -51,4 +53,33 @@ def test_two_processes_write_the_same_fresh_file(tmp_path: Path) -> None:
     orders = box.read_account("ipecs-cloud", "C000000150").orders
     assert sorted(o.idempotency_key or "" for o in orders) == [f"order-{i}" for i in range(10)]
     # the demo state was seeded exactly once
+    assert len(box.list_accounts()) == 4
+
+
+def test_a_second_process_never_sees_the_tables_without_their_seed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cause of the flaky test above: the tables were committed, then seeded in a
+    second transaction; a process opening the file in between found the schema, skipped
+    the seed, and its first step failed with "Customer ... does not exist"."""
+    import sqlite3
+
+    from reconciler.sandbox import demo
+
+    db = tmp_path / "sandbox.db"
+    seen: list[object] = []
+    seed = demo.seed
+
+    def watching_seed(c: sqlite3.Connection) -> None:
+        other = sqlite3.connect(str(db))  # another reader, as a second process would be
+        try:
+            seen.append(other.execute(
+                "SELECT name FROM sqlite_master WHERE name = 'meta'").fetchone())
+        finally:
+            other.close()
+        seed(c)
+
+    monkeypatch.setattr(demo, "seed", watching_seed)
+    box = Sandbox(db)
+    assert seen == [None]  # nothing visible until the seed is in
     assert len(box.list_accounts()) == 4
