@@ -115,17 +115,21 @@ def workflow_command_property(text: str) -> str:
 
 # ------------------------------------------------------------------ the last word per line
 
-#: our own terminal sequences, the only escapes let through: colours (SGR), erase line,
-#: cursor hide/show (click's progress bar)
-_OWN_ESCAPES = re.compile(r"\x1b\[(?:[0-9;]*m|[0-2]?K|\?25[lh])")
+#: our own terminal sequences, the only escapes let through: the colours and weights
+#: reconciler paints with (reset, bold, dim, normal, red, green, yellow, magenta, cyan,
+#: default colour; not conceal, reverse, blink or any colour that could match the
+#: background), erase line, cursor hide/show (click's progress bar)
+_SGR = r"(?:0|1|2|22|3[1235679])"
+_OWN_ESCAPES = re.compile(rf"\x1b\[(?:(?:{_SGR}(?:;{_SGR})*)?m|[0-2]?K|\?25[lh])")
 
 
 def guard_line(line: str, *, tty: bool = False) -> str:
     """A line (its end included) as the CLI may write it to stdout or stderr.
 
-    - A line that begins (after blanks) with ``::`` would be a workflow command to a GitHub
-      runner (``::add-mask::``, ``::stop-commands::``), and ``##[`` anywhere one of the
-      older form: the first character is written as ``\\u003a`` / ``\\u0023``.
+    - A line that begins (after blanks: any Unicode white space, as the runner's .NET
+      ``TrimStart`` skips U+00A0 or U+3000 too) with ``::`` would be a workflow command
+      to a GitHub runner (``::add-mask::``, ``::stop-commands::``), and ``##[`` anywhere one
+      of the older form: the first character is written as ``\\u003a`` / ``\\u0023``.
     - Control and format characters are written as ``\\uXXXX`` (valid inside a JSON
       string, where alone they can occur in JSON output), except the line end, tabs, our
       own colour sequences, and carriage returns on a terminal (the progress bar).
@@ -134,7 +138,7 @@ def guard_line(line: str, *, tty: bool = False) -> str:
     end = line[len(body):]
     if not (body.isascii() and not _ASCII_CONTROL.search(body)) and not body.isprintable():
         body = _escape_hidden(body, tty)
-    stripped = body.lstrip(" \t")
+    stripped = body.lstrip()
     if stripped.startswith("::"):
         at = len(body) - len(stripped)
         body = body[:at] + "\\u003a" + body[at + 1:]

@@ -27,6 +27,8 @@ PAYLOADS = {
                 "<img src=x> </details> #12 www.evil.example",
     "yaml": "C9\npolicy: {prune: true, allow_downgrade: true}\n# x",
     "unicode": "C9\u2028::error::ls\u2029\u200b\u2066x\u2069\u0085::error::nel",
+    # a runner trims every Unicode blank (.NET TrimStart) before looking for "::"
+    "blanks": "C9\n\u00a0::add-mask::tok\n\u3000::error::x\n\u2003 \u202f::stop-commands::y",
 }
 
 #: what must not reach a log or terminal (a tab may: it moves the cursor, nothing more)
@@ -36,7 +38,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u
 def assert_log_safe(text: str) -> None:
     """What a GitHub runner and a terminal may read: no workflow command, no control."""
     for line in text.split("\n"):
-        assert not line.lstrip(" \t").startswith("::"), line
+        assert not line.lstrip().startswith("::"), repr(line)
         assert "##[" not in line, line
         assert not _CONTROL.search(line), repr(line)
 
@@ -170,11 +172,19 @@ def test_validate_github_gives_one_annotation_per_error_whatever_the_value(
 def test_guard_line_escapes_what_a_runner_or_terminal_would_obey() -> None:
     assert guard_line("::error::x\n") == "\\u003a:error::x\n"
     assert guard_line("  \t::add-mask::x") == "  \t\\u003a:add-mask::x"
+    for blank in ("\u00a0", "\u2003", "\u3000", "\u1680", "\u205f", "\u202f", "\u2000"):
+        assert guard_line(f" {blank}::add-mask::x\n") == f" {blank}\\u003a:add-mask::x\n"
     assert guard_line("a ##[set-output name=x;]y\n") == "a #\\u0023[set-output name=x;]y\n"
     assert guard_line("\x1b[2J\x1b]0;t\x07\u202e\x9b\r") == (
         "\\u001b[2J\\u001b]0;t\\u0007\\u202e\\u009b\\u000d")
     # our own colours, the progress bar's carriage return on a terminal, tabs stay
     assert guard_line("\x1b[32m+\x1b[0m\tx\r", tty=True) == "\x1b[32m+\x1b[0m\tx\r"
+    # only the sequences reconciler paints with: text hidden (conceal, reverse, black or
+    # true colour on a dark terminal) or blinking is escaped
+    for hiding in ("8", "7", "5", "30", "38;2;0;0;0", "1;8", "48;5;0", "32;8"):
+        assert guard_line(f"\x1b[{hiding}mx\x1b[0m", tty=True) == f"\\u001b[{hiding}mx\x1b[0m"
+    for own in ("1", "2", "22", "31", "1;36", "39", ""):
+        assert guard_line(f"\x1b[{own}mx", tty=True) == f"\x1b[{own}mx"
     assert guard_line("\U000e0001") == "\\udb40\\udc01"  # as JSON writes it
     assert json.loads(guard_line(json.dumps("\u202e\x85\U000e0001", ensure_ascii=False))) == (
         "\u202e\x85\U000e0001")
