@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ import reconciler
 from reconciler.catalog import did_you_mean
 from reconciler.errors import InputError, ValidationFailed
 from reconciler.filenames import outside_repository_error
+from reconciler.pattern import pattern_search, validator_class
 from reconciler.yamlload import MarkedDict, load_yaml, mark_at, text_at
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def _validator(name: str) -> Any:
     types = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
         {"integer": _is_integer, "number": _is_number}
     )
-    validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=types)
+    validator = validator_class(jsonschema.Draft202012Validator, type_checker=types)
     return validator(load_schema(name))
 
 
@@ -222,7 +222,7 @@ def _keyword(
         choices = list(arg)
         return lambda v: isinstance(v, str) and v in choices
     if keyword == "pattern":
-        search = re.compile(arg).search
+        search = pattern_search(arg)
         return lambda v: not isinstance(v, str) or search(v) is not None
     if keyword == "minLength":
         return lambda v: not isinstance(v, str) or len(v) >= arg

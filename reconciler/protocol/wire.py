@@ -54,7 +54,11 @@ def validator(component: str) -> jsonschema.Draft202012Validator:
     if component not in openapi()["components"]["schemas"]:
         raise KeyError(component)
     ref = {"$ref": f"{_BASE}{OPENAPI_FILE}#/components/schemas/{component}"}
-    return jsonschema.Draft202012Validator(ref, registry=_registry())
+    from reconciler.pattern import validator_class
+
+    checked: jsonschema.Draft202012Validator = validator_class(jsonschema.Draft202012Validator)(
+        ref, registry=_registry())
+    return checked
 
 
 def schema_error(component: str, data: Any) -> str | None:

@@ -1,0 +1,53 @@
+"""Red-team variants of the trust holes (issue 9), each closed at its mechanism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+from reconciler.pattern import pattern_search
+
+ROOT = Path(__file__).resolve().parent.parent
+NORTHWIND = (ROOT / "accounts" / "northwind-mitel.yaml").read_text("utf-8")
+
+# --- a schema "pattern" ends at the end of the value, as JSON Schema means it -----------
+# Python's "$" also matches before a last newline: "northwind\n" was a valid slug, and
+# an e-mail, an extension range or an environment variable's name could end in a newline
+# that then starts a line of its own in a log, a PR comment or a shell loop.
+
+
+
+@pytest.mark.parametrize(
+    ("field", "line", "hostile"),
+    [
+        ("slug", "account: northwind", 'account: "northwind\\n"'),
+        ("e-mail", "email: alice@northwind.example",
+         'email: "alice@northwind.example\\n"'),
+        ("markup", "markup: 15", 'markup: "15\\n"'),
+    ],
+)
+def test_a_value_ending_in_a_newline_does_not_match_a_pattern(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, line: str, hostile: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert line in NORTHWIND, field
+    (tmp_path / "accounts").mkdir()
+    (tmp_path / "accounts" / "northwind.yaml").write_text(NORTHWIND.replace(line, hostile, 1))
+    result = CliRunner().invoke(cli, ["validate", "accounts/northwind.yaml"])
+    assert result.exit_code == 1, result.output
+    assert "accounts/northwind.yaml:" in result.output
+    assert "1 account valid" not in result.output
+
+
+def test_schema_patterns_mean_what_json_schema_means() -> None:
+    slug = pattern_search("^[a-z0-9][a-z0-9-]*$")
+    assert slug("northwind") and not slug("northwind\n") and not slug("a\nb")
+    money = pattern_search(r"^-?\d+\.\d{2}$")
+    assert money("-12.34") and not money("\u0661\u0662.\u0663\u0664")  # Arabic-Indic
+    assert not money("12.34\n")
+    assert pattern_search("^[$]x$")("$x")  # "$" in a class is a dollar sign
+    assert pattern_search(r"^a\$$")("a$") and not pattern_search(r"^a\$$")("a$\n")
+    assert pattern_search(r"^[\d-]+$")("1-2") and not pattern_search(r"^[\d-]+$")("\u0661")
