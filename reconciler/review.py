@@ -21,6 +21,7 @@ from typing import Any
 
 from reconciler.config import Config
 from reconciler.errors import ReconcilerError, StalePlan
+from reconciler.model import DesiredAccount
 from reconciler.plan import AccountPlan
 from reconciler.state import JournalEntry
 
@@ -90,6 +91,24 @@ def check_sources(saved: AccountPlan, config: Config) -> None:
             "applied; make the plan again and review it",
             [],
         )
+
+
+def check_identity(saved: AccountPlan, desired: DesiredAccount | None) -> None:
+    """Refuse a saved account plan whose slug, platform or external id is not that of
+    the account file it names (an edited plan): it is planned again from that file, under
+    the lock of the platform account it names, so the three must be one account."""
+    if desired is not None and (desired.platform, desired.external_id) == (
+            saved.platform, saved.external_id):
+        return
+    found = (f"{saved.path} holds no account {saved.account}" if desired is None else
+             f"account {saved.account} is {desired.platform} {desired.external_id} in "
+             f"{desired.path}")
+    raise PlanMismatch(
+        f"plan does not match its files: it names account {saved.account} on "
+        f"{saved.platform} {saved.external_id}, but {found}; the plan file was edited; "
+        "nothing applied; make the plan again and review it",
+        [],
+    )
 
 
 def difference(saved: AccountPlan, fresh: AccountPlan) -> list[str]:

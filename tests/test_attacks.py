@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from apply_helpers import invoke, open_sandbox, workspace, world
 from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.pattern import pattern_search
+from reconciler.sandbox.faults import FAULTS_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 NORTHWIND = (ROOT / "accounts" / "northwind-mitel.yaml").read_text("utf-8")
@@ -51,3 +56,48 @@ def test_schema_patterns_mean_what_json_schema_means() -> None:
     assert pattern_search("^[$]x$")("$x")  # "$" in a class is a dollar sign
     assert pattern_search(r"^a\$$")("a$") and not pattern_search(r"^a\$$")("a$\n")
     assert pattern_search(r"^[\d-]+$")("1-2") and not pattern_search(r"^[\d-]+$")("\u0661")
+
+
+# --- a saved plan names one account: its slug, platform and external id are its file's ----
+
+
+def _resign(data: dict[str, Any]) -> None:
+    content = {k: v for k, v in data.items() if k != "digest"}
+    blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    data["digest"] = "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("account", "northwind"),  # another account's slug: it crashed (KeyError)
+        ("external_id", "CC-999999"),  # another customer: planned against its state
+        ("platform", "ipecs-cloud"),
+    ],
+)
+def test_a_saved_plan_entry_pointed_at_another_account_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, value: str
+) -> None:
+    monkeypatch.delenv(FAULTS_ENV, raising=False)
+    ws = workspace(tmp_path, demo=("northwind-mitel", "contoso-c2t"))
+    assert invoke(ws, "plan", "-o", "plans/plan.json").exit_code == 0
+    data = json.loads((ws / "plans" / "plan.json").read_text())
+    (entry,) = [a for a in data["accounts"] if a["account"] == "contoso"]
+    entry[field] = value
+    _resign(data)
+    (ws / "plans" / "plan.json").write_text(json.dumps(data))
+    box = open_sandbox(ws)
+    try:
+        start = world(box)
+    finally:
+        box.close()
+    result = invoke(ws, "apply", "--auto-approve", "plans/plan.json")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[-1].startswith(
+        "error: plan does not match its files: it names account "), result.stderr
+    assert "internal error" not in result.output
+    box = open_sandbox(ws)
+    try:
+        assert world(box) == start  # nothing written, to any account
+    finally:
+        box.close()

@@ -29,7 +29,7 @@ from reconciler.portal.apply import write_runbooks
 from reconciler.progress import make_progress, report_lines
 from reconciler.project import default_paths
 from reconciler.render import render
-from reconciler.review import check_sources, difference, mismatch
+from reconciler.review import check_identity, check_sources, difference, mismatch
 from reconciler.session import Session
 from reconciler.state import JournalEntry, NotLocked, Scope
 
@@ -82,6 +82,8 @@ def _saved_session(saved: Plan, config: Config, parallelism: int) -> Session:
     session = Session(config, PlanOptions(**(saved.options or {})), parallelism=parallelism)
     try:
         session.load([a.path for a in saved.accounts])
+        for acct in saved.accounts:
+            check_identity(acct, session.desired.get(acct.account))
     except BaseException:
         session.close()
         raise
