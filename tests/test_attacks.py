@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +103,15 @@ def test_a_saved_plan_entry_pointed_at_another_account_is_refused(
         assert world(box) == start  # nothing written, to any account
     finally:
         box.close()
+
+
+# --- a full standard output is one line and exit 1, top-level options included ---------
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["-h"], ["plan", "--help"]])
+def test_top_level_options_on_a_full_standard_output(tmp_path: Path, args: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=tmp_path,
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "error: cannot write to standard output (No space left on device)\n"

@@ -55,6 +55,19 @@ class ReconcilerGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """``--help`` and ``--version`` print while the group's options are parsed, before
+        :meth:`invoke` guards the streams: a failed write there is one line too."""
+        try:
+            return super().parse_args(ctx, args)
+        except BrokenPipeError:
+            _silence(sys.stdout)
+            ctx.exit(int(ExitCode.ERROR))
+        except OSError as e:
+            _silence(sys.stdout)
+            _report(sys.stderr, f"error: cannot write to standard output ({e.strerror or e})")
+            ctx.exit(int(ExitCode.ERROR))
+
     def invoke(self, ctx: click.Context) -> Any:
         with guarded_streams() as (out, err):
             code, rv = self._run(ctx)
