@@ -115,3 +115,22 @@ def test_top_level_options_on_a_full_standard_output(tmp_path: Path, args: list[
                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
     assert done.returncode == 1, done.stderr
     assert done.stderr == "error: cannot write to standard output (No space left on device)\n"
+
+
+# --- one platform account, one file: an id with blanks around it is not a second one -----
+
+
+@pytest.mark.parametrize("hostile", ['"CC-104233 "', '" CC-104233"', '"CC-104233\\t"',
+                                     '"CC-104233\\n"', '"CC-104233\\u00a0"'])
+def test_an_external_id_with_blanks_around_it_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hostile: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "accounts").mkdir()
+    (tmp_path / "accounts" / "northwind.yaml").write_text(NORTHWIND)
+    (tmp_path / "accounts" / "again.yaml").write_text(
+        NORTHWIND.replace("account: northwind", "account: again", 1)
+        .replace("external_id: CC-104233", f"external_id: {hostile}", 1))
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 1, result.output
+    assert "accounts/again.yaml:5:" in result.output, result.output
