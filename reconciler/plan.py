@@ -169,6 +169,10 @@ class Plan:
     #: the planning options it was made with ({"allow_downgrade": .., "force": ..}); apply
     #: makes the plan again with the same ones
     options: Mapping[str, bool] | None = None
+    #: what this run read from, for the text plan's first line: the config, the price book
+    #: and each platform's provider ({"config": ..., "price book": ..., platform: label}).
+    #: Not part of a saved plan (a run's fact, not the plan's)
+    using: Mapping[str, str] | None = field(default=None, compare=False)
 
     @property
     def is_blocked(self) -> bool:

@@ -116,7 +116,15 @@ def make_plan(paths: Sequence[str], config: Config, options: PlanOptions = PlanO
     """Load the account files under ``paths``, read each account's live state and plan it
     (:meth:`reconciler.session.Session.plan`, the one orchestration path); ``observe``
     sees each account's desired and actual state with its plan."""
+    from reconciler.pricebook import pricebook_path
     from reconciler.session import Session
 
     with Session(config, options, parallelism=parallelism) as session:
-        return session.plan(paths, account=account, observe=observe)
+        plan = session.plan(paths, account=account, observe=observe)
+        book = pricebook_path(config)
+        using = {
+            "config": config.source or "no reconciler.yaml (defaults)",
+            "price book": str(book) if book is not None else "none (sample prices)",
+            **session.providers.labels(),
+        }
+        return replace(plan, using=using)

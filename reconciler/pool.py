@@ -94,6 +94,10 @@ class LimitedProvider(Provider):
         self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
         self._rate = RateLimiter(rate_limit, clock=clock, sleep=sleep) if rate_limit else None
 
+    @property
+    def label(self) -> str:
+        return self.inner.label
+
     @contextmanager
     def _call(self) -> Iterator[None]:
         if self._slots is not None:

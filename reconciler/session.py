@@ -45,6 +45,11 @@ class Providers:
         self._made: dict[str, Provider] = {}
         self._lock = threading.Lock()
 
+    def labels(self) -> dict[str, str]:
+        """platform -> its provider's label, for the platforms opened so far."""
+        with self._lock:
+            return {platform: p.label for platform, p in sorted(self._made.items())}
+
     def __call__(self, platform: str) -> Provider:
         with self._lock:
             provider = self._made.get(platform)

@@ -4,6 +4,7 @@ every answer the server gives follows the protocol's schemas."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,13 @@ def test_plans_over_http_equal_plans_in_process_for_every_demo_account(tmp_path:
             acct.pop("source")
     assert remote == local  # fingerprints included: a read over HTTP is the same state
     assert text_remote.splitlines()[1:] == text_local.splitlines()[1:]
+    # the first line names each platform's provider: the sandbox, or the bridge's host
+    assert text_local.splitlines()[0].endswith(
+        " · call2teams: sandbox · ipecs-cloud: sandbox · mitel-connect: sandbox")
+    bridge = r"127\.0\.0\.1:\d+"
+    assert re.fullmatch(rf"Using config: reconciler\.yaml · price book: .+ · call2teams: "
+                        rf"{bridge} · ipecs-cloud: {bridge} · mitel-connect: {bridge}",
+                        text_remote.splitlines()[0]), text_remote.splitlines()[0]
 
 
 def _check(answer: httpx.Response, component: str) -> Any:

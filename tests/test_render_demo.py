@@ -74,13 +74,22 @@ def test_demo_plan_saved_matches_schema_and_shows_the_same(demo: Path) -> None:
     }
     shown = runner.invoke(cli, ["show", "plans/plan.json"])
     assert shown.exit_code == 0
-    assert shown.stdout == made.stdout
+    # the plan made now says what it read from (the first line); a saved plan does not know
+    using, _, plan_text = made.stdout.partition("\n\n")
+    assert using == DEMO_USING
+    assert shown.stdout == plan_text
+
+
+DEMO_USING = ("Using config: reconciler.yaml · price book: none (sample prices) · "
+              "call2teams: sandbox · ipecs-cloud: sandbox · mitel-connect: sandbox")
 
 
 def test_demo_one_account(demo: Path) -> None:
     result = CliRunner().invoke(cli, ["plan", "--account", "vertical-demo"])
     assert result.exit_code == 0
-    assert result.stdout.startswith("vertical-demo · iPECS Cloud C000000150")
+    assert result.stdout.startswith(
+        "Using config: reconciler.yaml · price book: none (sample prices) · "
+        "ipecs-cloud: sandbox\n\nvertical-demo · iPECS Cloud C000000150")
     assert "northwind" not in result.stdout
 
 
@@ -90,7 +99,7 @@ def test_demo_blocked_downgrade_prints_the_plan_verdict_first_and_exits_1(demo: 
     runner = CliRunner()
     result = runner.invoke(cli, ["plan", "--account", "northwind", "--detailed-exitcode"])
     assert result.exit_code == 1
-    lines = result.stdout.splitlines()
+    lines = result.stdout.splitlines()[2:]  # after the "Using ..." line
     assert lines[0] == "Blocked: 1 account with a blocking verdict; this plan cannot be applied."
     assert lines[1].startswith("  x northwind: downgrade not allowed: 1006 (Advanced CLOUD -> "
                                "Standard CLOUD)")

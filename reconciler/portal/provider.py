@@ -67,6 +67,10 @@ class PortalProvider(Provider):
             raise ConfigError(f"{platform} has no portal exports to read")
         self.portal: Portal = portal
 
+    @property
+    def label(self) -> str:
+        return f"portal exports in {self.exports}"
+
     def folder(self, external_id: str) -> Path:
         if not external_id or external_id in (".", "..") or any(
             c in external_id for c in "/\\\x00"

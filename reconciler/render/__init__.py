@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import IO
 
-from reconciler.escape import mask_email, md, walk_strings
+from reconciler.escape import mask_email, md, terminal, walk_strings
 from reconciler.plan import Plan
 from reconciler.planio import dump_plan, plan_to_json
 from reconciler.render.drift import drift_view, has_drift
@@ -56,13 +56,21 @@ def render(
     data = view(plan, mask_emails=mask_emails, base_now=base_now,
                 arrow=TEXT_ARROW if fmt == "text" else RICH_ARROW)
     if fmt == "text":
-        render_template("text.j2", fh, plan=data, paint=paint(color))
+        render_template("text.j2", fh, plan=data, paint=paint(color), using=using_line(plan))
     elif fmt == "markdown":
         render_markdown(walk_strings(data, md), fh)
     elif fmt == "html":
         render_template("html.j2", fh, plan=data)
     else:
         raise ValueError(f"unknown format {fmt!r}")
+
+
+def using_line(plan: Plan) -> str | None:
+    """The text plan's first line: the config, price book and provider of each platform
+    this run read from (``Plan.using``); None for a plan that does not know (a saved one)."""
+    if not plan.using:
+        return None
+    return "Using " + " · ".join(f"{key}: {terminal(value)}" for key, value in plan.using.items())
 
 
 DRIFT_FORMATS = ("text", "markdown", "json")
