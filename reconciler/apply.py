@@ -36,7 +36,7 @@ from reconciler.progress import (
 from reconciler.provider import Provider, StepOutcome
 from reconciler.retry import Clock, RetriesExhausted, RetryPolicy, Sleep, call_with_retry
 from reconciler.review import difference, mismatch
-from reconciler.runinfo import RunInfo, git_commit
+from reconciler.runinfo import RunInfo, file_commit
 from reconciler.state import JournalEntry, Scope, StateStore
 from reconciler.steps import InvalidPlan, check_steps, new_key, step_digest
 
@@ -419,9 +419,14 @@ class Applier:
         )
 
     def _journal(self, plan: AccountPlan, result: StepResult) -> None:
+        """Journal a write sent to the platform and its outcome. A step that sent none
+        (skipped, waiting, manual, an order still unapproved when polling stopped) is in
+        the report, not in history."""
+        if not result.idempotency_key:
+            return
         with self._commits_lock:
             if plan.path not in self._commits:
-                self._commits[plan.path] = git_commit(plan.path) if plan.path else None
+                self._commits[plan.path] = file_commit(plan.path) if plan.path else None
             commit = self._commits[plan.path]
         step = result.step
         self.store.record(

@@ -52,6 +52,38 @@ def git_commit(path: Path | str) -> str | None:
     return commit if out.returncode == 0 and commit else None
 
 
+def _git(where: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(where), *args],
+            capture_output=True, text=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def file_commit(path: Path | str) -> str | None:
+    """The commit that last changed the file ``path`` (``git log -1`` on it), or
+    ``uncommitted`` when the file in the working tree differs from that commit (edited,
+    or never committed); None outside git. History stamps this on every write."""
+    p = Path(path).resolve()
+    where = p.parent
+    if git_commit(where) is None:
+        return None
+    log = _git(where, "log", "-1", "--format=%H", "--", p.name)
+    commit = log.stdout.strip() if log is not None and log.returncode == 0 else ""
+    if not commit:
+        return UNCOMMITTED  # not in any commit yet
+    diff = _git(where, "diff", "--quiet", "HEAD", "--", p.name)
+    if diff is None or diff.returncode != 0:
+        return UNCOMMITTED  # differs from HEAD (1), or git could not tell
+    return commit
+
+
+#: the git commit history shows for a file that differs from its last commit
+UNCOMMITTED = "uncommitted"
+
+
 def ci_run_url() -> str:
     """This GitHub Actions run's URL (stamped on the leases it holds), else ""."""
     # GitHub's own run coordinates, shown by design (a lease names the run holding it)

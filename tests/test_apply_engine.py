@@ -438,7 +438,9 @@ def test_lock_is_released_after_the_run(store: StateStore, clock: Clock) -> None
 # ---------------------------------------------------------------------- journal
 
 
-def test_every_step_is_journaled_with_result_and_error(store: StateStore, clock: Clock) -> None:
+def test_every_write_is_journaled_with_its_outcome_and_nothing_else(
+    store: StateStore, clock: Clock
+) -> None:
     provider = FakeProvider(account(), Script(refuse={"s1": "extension 201 is in use"}))
     plan = account_plan(
         provider.actual,
@@ -450,11 +452,10 @@ def test_every_step_is_journaled_with_result_and_error(store: StateStore, clock:
     history = store.history("acme")
     assert [(h.step_id, h.action, h.target, h.result) for h in history] == [
         ("s1", "create_user", "201", "failed"),
-        ("s2", "update_user", "201", "skipped"),
-        ("s3", "create_user", "202", "done"),
+        ("s3", "create_user", "202", "done"),  # s2 sent nothing: in the report only
     ]
     assert history[0].error == "extension 201 is in use"
-    assert history[2].idempotency_key == provider.calls[-1][1]
+    assert history[1].idempotency_key == provider.calls[-1][1]
     assert len({h.run_id for h in history}) == 1 and history[0].actor
 
 

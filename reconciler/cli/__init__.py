@@ -207,8 +207,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("reconciler.cli.plan_cmd",
               "Report what differs on the platforms from what the files say."),
     "history": ("reconciler.cli.apply_cmd",
-                "Steps apply performed: when, which account and step, the result, the git "
-                "commit of the account files and who ran it."),
+                "Writes apply sent and their outcomes: when, which account and step, the "
+                "result, the account file's last git commit (``uncommitted`` when the file "
+                "differs from it) and who ran it."),
     "import": ("reconciler.cli.import_cmd",
                "Write an account file from the live state of an account."),
     "plan": ("reconciler.cli.plan_cmd",

@@ -310,8 +310,9 @@ def _confirmed(plan: Plan) -> bool:
 @format_option("text", "json")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the last N steps.")
 def history(config_path: str, account: str | None, fmt: str, limit: int | None) -> int:
-    """Steps apply performed: when, which account and step, the result, the git commit of
-    the account files and who ran it. Oldest first.
+    """Writes apply sent and their outcomes: when, which account and step, the result, the
+    account file's last git commit (``uncommitted`` when the file differs from it) and who
+    ran it. Oldest first; steps that sent nothing are in the apply report only.
 
     \b
     Examples:
