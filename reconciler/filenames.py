@@ -58,9 +58,9 @@ def _show(ch: str) -> str:
     return f"U+{ord(ch):04X}"
 
 
-def outside_repository_error(path: Path, shown: str) -> InputError | None:
-    """An error naming ``shown`` when ``path`` goes through a symbolic link to a file
-    outside its repository (see the module doc); None when it is fine to read."""
+def link_out_of_repository(path: str | os.PathLike[str]) -> tuple[str, str] | None:
+    """(where it leads, the repository) when ``path`` goes through a symbolic link to a
+    place outside its repository (see the module doc); None when no link leads out."""
     absolute = os.path.abspath(path)
     real = os.path.realpath(absolute)
     if real == absolute:  # no link on the way: nothing to check
@@ -68,6 +68,16 @@ def outside_repository_error(path: Path, shown: str) -> InputError | None:
     root = os.path.realpath(_repository(os.path.dirname(absolute), os.path.abspath(os.getcwd())))
     if os.path.commonpath([root, real]) == root:
         return None
+    return real, root
+
+
+def outside_repository_error(path: Path, shown: str) -> InputError | None:
+    """An error naming ``shown`` when ``path`` goes through a symbolic link to a file
+    outside its repository (see the module doc); None when it is fine to read."""
+    escape = link_out_of_repository(path)
+    if escape is None:
+        return None
+    real, root = escape
     return InputError(
         f"a symbolic link to {terminal(real)}, outside the repository ({terminal(root)}): "
         "refused without reading it; account files live in the repository",

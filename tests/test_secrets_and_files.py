@@ -315,7 +315,7 @@ def test_write_file_cleans_up_whatever_stops_the_writer(tmp_path: Path) -> None:
 def test_o_through_a_link_writes_the_file_it_names_and_keeps_the_link(
     here: Path, tmp_path: Path
 ) -> None:
-    real = tmp_path / "kept" / "plan.json"
+    real = here / "kept" / "plan.json"
     real.parent.mkdir()
     real.write_text("old")
     link = here / "plan.json"
@@ -325,6 +325,35 @@ def test_o_through_a_link_writes_the_file_it_names_and_keeps_the_link(
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert real.read_text().startswith("{")
     assert sorted(p.name for p in real.parent.iterdir()) == ["plan.json"]
+
+
+@pytest.mark.parametrize("how", ["file", "relative", "directory"])
+@pytest.mark.parametrize("suffix", [".json", ".md"])
+def test_o_never_follows_a_link_out_of_the_repository(
+    here: Path, tmp_path: Path, how: str, suffix: str
+) -> None:
+    # a pull request adds plans/plan.json -> ~/.bashrc (or a linked directory): CI's
+    # plan -o plans/plan.json must not overwrite the runner's file
+    victim = tmp_path / "home" / ".bashrc"
+    victim.parent.mkdir()
+    victim.write_text("export PATH=/usr/bin\n")
+    (here / "plans").mkdir()
+    named = f"plans/plan{suffix}"
+    if how == "file":
+        (here / named).symlink_to(victim)
+    elif how == "relative":
+        (here / named).symlink_to(os.path.relpath(victim, here / "plans"))
+    else:
+        (here / "plans").rmdir()
+        (here / "plans").symlink_to(victim.parent, target_is_directory=True)
+    code, output = run("plan", "-o", named)
+    assert code == 1, output
+    last = output.splitlines()[-1]
+    assert last.startswith(f"error: cannot write {named} (a symbolic link to "), last
+    assert last.endswith("outside the repository (" + os.path.realpath(here)
+                         + "); -o follows a link only within it)"), last
+    assert victim.read_text() == "export PATH=/usr/bin\n"
+    assert sorted(p.name for p in victim.parent.iterdir()) == [".bashrc"]
 
 
 def _umask() -> int:
