@@ -76,7 +76,7 @@ def main() -> None:
         root = Path(tmp)
         box = make_world(root, args.accounts, args.changes)
         app = Counter(create_app(box, TOKEN, FaultSpec(latency=args.latency)))
-        sock = socket.socket()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",

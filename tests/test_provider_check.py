@@ -97,7 +97,7 @@ def _broken_bridge(tmp_path: Path, how: str, faults: FaultSpec | None = None) ->
 
     box = Sandbox(tmp_path / "broken.db")
     app = _Rewrite(create_app(box, TOKEN, faults), how)
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import date
@@ -31,9 +32,22 @@ _BASE = "https://reconciler.example/schemas/"
 MAX_TEXT = 2000
 
 
-@functools.cache
+#: the document and its validators are built once, by the first thread that needs them:
+#: functools.cache alone lets every worker of a parallel plan parse the document at once
+_BUILDING = threading.RLock()
+#: libyaml's loader when PyYAML has it (the document is parsed at every start-up)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def openapi() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((SCHEMA_DIR / OPENAPI_FILE).read_text("utf-8"))
+    with _BUILDING:
+        return _openapi()
+
+
+@functools.cache
+def _openapi() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.load(  # noqa: S506 - a safe loader
+        (SCHEMA_DIR / OPENAPI_FILE).read_text("utf-8"), Loader=_Loader)
     return data
 
 
@@ -48,9 +62,14 @@ def _registry() -> Registry:
     )
 
 
-@functools.cache
 def validator(component: str) -> jsonschema.Draft202012Validator:
     """A validator for ``components.schemas.<component>`` of the OpenAPI document."""
+    with _BUILDING:
+        return _validator(component)
+
+
+@functools.cache
+def _validator(component: str) -> jsonschema.Draft202012Validator:
     if component not in openapi()["components"]["schemas"]:
         raise KeyError(component)
     ref = {"$ref": f"{_BASE}{OPENAPI_FILE}#/components/schemas/{component}"}
