@@ -122,6 +122,7 @@ def _refuse_blocked(plan: Plan) -> None:
 @lock_timeout_option
 @color_option
 @parallelism_option
+@format_option("text", "json")
 def apply(
     target: tuple[str, ...],
     config_path: str,
@@ -133,6 +134,7 @@ def apply(
     lock_timeout: float,
     color: bool | None,
     parallelism: int,
+    fmt: str,
 ) -> int:
     """Apply a saved plan (PLANFILE), or plan PATHS, confirm and apply.
 
@@ -141,7 +143,8 @@ def apply(
     otherwise apply prints the difference and writes nothing. Each account is
     locked while it is applied; a run cut short is safe to run again: it continues from
     the platform's state. Exit 0 converged, 1 a failure, 3 waiting on an order's approval
-    or a manual (Service Desk) step.
+    or a manual (Service Desk) step. --format json prints only the apply report on stdout
+    (schemas/apply.schema.json); the plan, the question and progress go to stderr.
 
     \b
     Examples:
@@ -151,9 +154,10 @@ def apply(
       reconciler apply --account vertical-demo --wait-seconds 300
       reconciler apply accounts/ --auto-approve --lock-timeout 10m
       NO_COLOR=1 reconciler apply accounts/northwind-mitel.yaml
+      reconciler apply plans/plan.json --format json > apply-report.json
     """
     config = _config(config_path)
-    out = sys.stdout
+    out = sys.stderr if fmt == "json" else sys.stdout
     use_color = use_color_on(out, color)
     saved: Plan | None = None
     digest = ""
@@ -188,7 +192,7 @@ def apply(
             render(plan, "text", shown, color=use_color)
             click.echo(shown.getvalue(), out, nl=False, color=use_color)
             _refuse_blocked(plan)
-            if plan.has_changes and not auto_approve and not _confirmed(plan):
+            if plan.has_changes and not auto_approve and not _confirmed(plan, fmt == "json"):
                 click.echo("nothing applied", err=True)
                 return int(ExitCode.ERROR)
             click.echo("", out)
@@ -202,6 +206,14 @@ def apply(
         report = (applier.apply(plan, session.providers, replan=session.replan,
                                 plan_digest=digest)
                   if plan.accounts else None)
+    code = report.exit_code if report is not None else ExitCode.OK
+    code = ExitCode.WAITING if runbooks and code == ExitCode.OK else code
+    if fmt == "json":
+        from reconciler.apply_json import apply_json
+
+        books = [(b.account, [str(p) for p in b.paths]) for b in runbooks]
+        click.echo(json.dumps(apply_json(report, books, int(code)), indent=2))
+        return int(code)
     if report is not None:
         for line in report_lines(report):
             click.echo(line, out)
@@ -210,8 +222,7 @@ def apply(
                    "downloads the exports again:", out)
         for path in book.paths:
             click.echo(f"  {path}", out)
-    code = report.exit_code if report is not None else ExitCode.OK
-    return int(ExitCode.WAITING if runbooks and code == ExitCode.OK else code)
+    return int(code)
 
 
 def _verifier(session: Session) -> Callable[[AccountPlan, ActualAccount], None]:
@@ -291,7 +302,7 @@ def confirmation(plan: Plan) -> str | None:
             "Only 'yes' is accepted:")
 
 
-def _confirmed(plan: Plan) -> bool:
+def _confirmed(plan: Plan, err: bool = False) -> bool:
     question = confirmation(plan)
     if question is None:
         return True  # nothing would be written: only manual steps to report
@@ -300,7 +311,8 @@ def _confirmed(plan: Plan) -> bool:
             "refusing to apply without confirmation: no terminal to ask on; "
             "pass --auto-approve or apply a reviewed saved plan"
         )
-    answer = click.prompt(question, default="", show_default=False, prompt_suffix=" ")
+    answer = click.prompt(question, default="", show_default=False, prompt_suffix=" ",
+                          err=err)
     return bool(answer.strip() == "yes")
 
 
