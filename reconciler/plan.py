@@ -7,7 +7,7 @@ the wire.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -183,33 +183,79 @@ class Plan:
         return any(a.has_changes for a in self.accounts)
 
     def summary(self) -> dict[str, Any]:
+        return PlanTotals.of(self.accounts).summary()
+
+    def margins(self) -> dict[str, str]:
+        """Revenue and margin change over the accounts with customer prices (none: {})."""
+        return PlanTotals.of(self.accounts).margins()
+
+    def prices(self) -> dict[str, int]:
+        """How many distinct prices (platform, item) the plan uses, and how many of them
+        are shipped samples: "prices: 7 of 9 from samples"."""
+        return PlanTotals.of(self.accounts).prices()
+
+    def only(self, slug: str) -> Plan:
+        return replace(self, accounts=tuple(a for a in self.accounts if a.account == slug))
+
+
+class PlanTotals:
+    """A plan's running totals, added to account by account: what its summary says, kept
+    without keeping the accounts (a plan is rendered as each account is made)."""
+
+    def __init__(self) -> None:
+        self.accounts = 0
+        self.steps = 0
+        self.blocked = 0
+        self.has_changes = False
+        #: monthly delta and one-time per currency
+        self.monthly: dict[str, Decimal] = {}
+        self.once: dict[str, Decimal] = {}
+        self.used: set[tuple[str, str]] = set()
+        self.sample: set[tuple[str, str]] = set()
+        self.priced = False
+        self.revenue_delta = ZERO
+        self.margin_delta = ZERO
+        self.margin_after = ZERO
+
+    @classmethod
+    def of(cls, accounts: Iterable[AccountPlan]) -> PlanTotals:
+        totals = cls()
+        for a in accounts:
+            totals.add(a)
+        return totals
+
+    def add(self, a: AccountPlan) -> None:
+        self.accounts += 1
+        self.steps += len(a.steps)
+        self.blocked += a.is_blocked
+        self.has_changes = self.has_changes or a.has_changes
+        c = a.cost
+        self.monthly[c.currency] = self.monthly.get(c.currency, ZERO) + c.monthly_delta
+        self.once[c.currency] = self.once.get(c.currency, ZERO) + c.one_time
+        self.used.update((a.platform, i) for i in c.prices_used)
+        self.sample.update((a.platform, i) for i in c.prices_sample)
+        if c.priced:
+            self.priced = True
+            self.revenue_delta += (c.revenue_after or ZERO) - (c.revenue_before or ZERO)
+            self.margin_delta += c.margin_after - c.margin_before
+            self.margin_after += c.margin_after
+
+    def summary(self) -> dict[str, Any]:
         return {
-            "accounts": len(self.accounts),
-            "steps": sum(len(a.steps) for a in self.accounts),
-            "monthly_delta": fmt(sum((a.cost.monthly_delta for a in self.accounts), ZERO)),
-            "one_time": fmt(sum((a.cost.one_time for a in self.accounts), ZERO)),
-            "blocked": sum(1 for a in self.accounts if a.is_blocked),
+            "accounts": self.accounts,
+            "steps": self.steps,
+            "monthly_delta": fmt(sum(self.monthly.values(), ZERO)),
+            "one_time": fmt(sum(self.once.values(), ZERO)),
+            "blocked": self.blocked,
             "prices": self.prices(),
             **self.margins(),
         }
 
     def margins(self) -> dict[str, str]:
-        """Revenue and margin change over the accounts with customer prices (none: {})."""
-        priced = [a.cost for a in self.accounts if a.cost.priced]
-        if not priced:
+        if not self.priced:
             return {}
-        revenue = sum(((c.revenue_after or ZERO) - (c.revenue_before or ZERO) for c in priced),
-                      ZERO)
-        margin = sum((c.margin_after - c.margin_before for c in priced), ZERO)
-        return {"revenue_delta": fmt(revenue), "margin_delta": fmt(margin),
-                "margin_after": fmt(sum((c.margin_after for c in priced), ZERO))}
+        return {"revenue_delta": fmt(self.revenue_delta), "margin_delta": fmt(self.margin_delta),
+                "margin_after": fmt(self.margin_after)}
 
     def prices(self) -> dict[str, int]:
-        """How many distinct prices (platform, item) the plan uses, and how many of them
-        are shipped samples: "prices: 7 of 9 from samples"."""
-        used = {(a.platform, i) for a in self.accounts for i in a.cost.prices_used}
-        sample = {(a.platform, i) for a in self.accounts for i in a.cost.prices_sample}
-        return {"used": len(used), "from_samples": len(sample)}
-
-    def only(self, slug: str) -> Plan:
-        return replace(self, accounts=tuple(a for a in self.accounts if a.account == slug))
+        return {"used": len(self.used), "from_samples": len(self.sample)}

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from reconciler.catalog import Catalog
 from reconciler.config import Config
@@ -46,6 +47,9 @@ from reconciler.policy import evaluate
 from reconciler.pool import DEFAULT_PARALLELISM
 from reconciler.prices import bill_warning, samples, state_items, step_items
 from reconciler.sequence import PlanContext, PlatformPlan, total
+
+if TYPE_CHECKING:
+    from reconciler.session import Session
 
 
 @dataclass(frozen=True)
@@ -116,15 +120,22 @@ def make_plan(paths: Sequence[str], config: Config, options: PlanOptions = PlanO
     """Load the account files under ``paths``, read each account's live state and plan it
     (:meth:`reconciler.session.Session.plan`, the one orchestration path); ``observe``
     sees each account's desired and actual state with its plan."""
-    from reconciler.pricebook import pricebook_path
     from reconciler.session import Session
 
     with Session(config, options, parallelism=parallelism) as session:
         plan = session.plan(paths, account=account, observe=observe)
-        book = pricebook_path(config)
-        using = {
-            "config": config.source or "no reconciler.yaml (defaults)",
-            "price book": str(book) if book is not None else "none (sample prices)",
-            **session.providers.labels(),
-        }
-        return replace(plan, using=using)
+        return replace(plan, using=run_using(session))
+
+
+def run_using(session: Session) -> dict[str, str]:
+    """What a run read from, for the text plan's first line (``Plan.using``): the config,
+    the price book and each platform's provider opened by ``session``."""
+    from reconciler.pricebook import pricebook_path
+
+    config = session.config
+    book = pricebook_path(config)
+    return {
+        "config": config.source or "no reconciler.yaml (defaults)",
+        "price book": str(book) if book is not None else "none (sample prices)",
+        **session.providers.labels(),
+    }

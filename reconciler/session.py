@@ -163,13 +163,29 @@ class Session:
         self, paths: Sequence[str], *, account: str | None = None, keep_desired: bool = False,
         observe: Observer | None = None,
     ) -> Plan:
-        """Load the account files under ``paths``, read each account's live state and plan it.
+        """Load the account files under ``paths``, read each account's live state and plan it
+        (:meth:`plans`, kept together as one Plan)."""
+        return Plan(accounts=tuple(self.plans(paths, account=account,
+                                              keep_desired=keep_desired, observe=observe)),
+                    options=self.plan_options())
+
+    def plan_options(self) -> dict[str, bool]:
+        """The options a Plan made here records (apply makes it again with the same)."""
+        return {"allow_downgrade": self.options.allow_downgrade, "force": self.options.force}
+
+    def plans(
+        self, paths: Sequence[str], *, account: str | None = None, keep_desired: bool = False,
+        observe: Observer | None = None,
+    ) -> Iterator[AccountPlan]:
+        """Each account's plan, in the files' order, as it is made (``plan`` renders them
+        one by one, so memory stays flat however many accounts there are).
 
         Files are loaded one at a time, and at most ``parallelism`` accounts are read and
-        planned at once, so memory holds a few accounts' states (plus the plans), unless
-        ``keep_desired`` keeps each desired account for :meth:`replan`. Every file is still
-        validated: all errors of all files are raised together (ValidationFailed), and no
-        platform is read for an account after the first invalid file.
+        planned at once, so memory holds a few accounts' states, unless ``keep_desired``
+        keeps each desired account for :meth:`replan`. Every file is still validated: all
+        errors of all files are raised together (ValidationFailed) after the last plan, and
+        no platform is read for an account after the first invalid file. A caller shows
+        nothing before the iteration has ended without an error.
         """
         from reconciler.accounts import AccountStream
 
@@ -193,15 +209,19 @@ class Session:
                 observe(desired, actual, made)
             return made
 
-        plans = list(ordered_map(one, wanted(), self.parallelism))
+        made_any = False
+        unpriced: list[AccountPlan] = []  # only the accounts the currency check refuses
+        for made in ordered_map(one, wanted(), self.parallelism):
+            made_any = True
+            if unpriced_in_currency([made], self.catalogs) is not None:
+                unpriced.append(made)
+            yield made
         stream.raise_errors()
-        if account is not None and not plans:
+        if account is not None and not made_any:
             raise stream.unknown(account)
-        refusal = unpriced_in_currency(plans, self.catalogs)
+        refusal = unpriced_in_currency(unpriced, self.catalogs)
         if refusal is not None:
             raise ValidationFailed([refusal])
-        return Plan(accounts=tuple(plans), options={
-            "allow_downgrade": self.options.allow_downgrade, "force": self.options.force})
 
     def load(self, paths: Sequence[str], *, account: str | None = None) -> None:
         """Load and validate the account files under ``paths`` (every error raised

@@ -36,7 +36,14 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
             plan = plan.only(kwargs["account"])
         return plan
 
+    def fake_stream(paths: Any, config_path: str, each: Any, **kwargs: Any) -> Plan:
+        plan = fake(paths, config_path, **kwargs)
+        for acct in plan.accounts:
+            each(acct)
+        return replace(plan, accounts=())
+
     monkeypatch.setattr(plan_cmd, "build_plan", fake)
+    monkeypatch.setattr(plan_cmd, "stream_plan", fake_stream)
     return seen
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import IO
 
 import click
 
@@ -23,9 +24,10 @@ from reconciler.cli.options import (
 from reconciler.envvars import env_flag
 from reconciler.errors import ExitCode
 from reconciler.escape import terminal
-from reconciler.plan import Plan
+from reconciler.plan import AccountPlan, Plan
 from reconciler.planio import load_plan, save_plan
 from reconciler.render import DRIFT_FORMATS, FORMATS, render, render_drift
+from reconciler.render.stream import SPOOL_BYTES, STREAMED, writer
 
 DEFAULT_PATHS = ("accounts",)
 
@@ -63,6 +65,33 @@ def build_plan(
     plan: Plan = make_plan(paths, config, options, account=account,
                            parallelism=parallelism)
     return plan
+
+
+def stream_plan(
+    paths: Sequence[str],
+    config_path: str,
+    each: Callable[[AccountPlan], None],
+    *,
+    allow_downgrade: bool = False,
+    force: bool = False,
+    account: str | None = None,
+    parallelism: int = 8,
+) -> Plan:
+    """:func:`build_plan` account by account: each account's plan goes to ``each`` as it is
+    made (in the files' order) and is not kept; returns the Plan without its accounts (its
+    options and time), once every account is planned without an error."""
+    from reconciler.config import load_config
+    from reconciler.planner import PlanOptions, run_using
+    from reconciler.project import default_paths
+    from reconciler.session import Session
+
+    config = load_config(config_path)
+    options = PlanOptions(allow_downgrade=allow_downgrade, force=force)
+    paths = list(paths) or default_paths()  # before any platform (or sandbox) is opened
+    with Session(config, options, parallelism=parallelism) as session:
+        for acct in session.plans(paths, account=account):
+            each(acct)
+        return Plan(accounts=(), options=session.plan_options(), using=run_using(session))
 
 
 def _use_color(color: bool | None) -> bool:
@@ -214,6 +243,12 @@ def plan_command(
     given = click.get_current_context().get_parameter_source("fmt")
     written = out_format(out, fmt, given is click.core.ParameterSource.COMMANDLINE) \
         if out else None
+    if fmt in STREAMED and written in (None, *STREAMED):
+        # rendered account by account as each is planned: memory stays flat (render.stream)
+        return _stream_plan(
+            paths, config_path, fmt=fmt, out=out, written=written, account=account,
+            allow_downgrade=allow_downgrade, force=force, detailed_exitcode=detailed_exitcode,
+            mask_emails=mask_emails, color=color, base_ref=base_ref, parallelism=parallelism)
     plan = with_base(build_plan(
         paths, config_path, allow_downgrade=allow_downgrade, force=force, account=account,
         parallelism=parallelism,
@@ -227,6 +262,58 @@ def plan_command(
         what = "the plan" if written == "json" else f"the {written} plan"
         click.echo(f"saved {what} to {terminal(out)}", err=True)
     return plan_exit_code(plan, detailed=detailed_exitcode)
+
+
+def _stream_plan(
+    paths: Sequence[str], config_path: str, *, fmt: str, out: str | None,
+    written: str | None, account: str | None, allow_downgrade: bool, force: bool,
+    detailed_exitcode: bool, mask_emails: bool, color: bool | None, base_ref: str | None,
+    parallelism: int,
+) -> ExitCode:
+    """``plan`` in a format rendered account by account (render.stream.STREAMED): the same
+    output as the whole plan rendered, with only running totals kept in memory. Nothing is
+    printed or written until every account is planned without an error."""
+    use_color = _use_color(color) and fmt == "text"
+    shown = writer(fmt, color=use_color, mask_emails=mask_emails)
+    # -o FILE: the saved plan (.json) is never masked, a rendered one as shown
+    saved = writer(written, mask_emails=mask_emails and written != "json") if written else None
+
+    def each(acct: AccountPlan) -> None:
+        shown.add(acct)
+        if saved is not None:
+            saved.add(acct)
+
+    plan = with_base(stream_plan(
+        paths, config_path, each, allow_downgrade=allow_downgrade, force=force,
+        account=account, parallelism=parallelism), base_ref)
+    if out and saved is not None:
+        from reconciler.outfile import write_file
+
+        write_file(out, lambda fh: saved.finish(plan, fh))
+    _echo_rendered(lambda fh: shown.finish(plan, fh), use_color)
+    if out:
+        what = "the plan" if written == "json" else f"the {written} plan"
+        click.echo(f"saved {what} to {terminal(out)}", err=True)
+    totals = shown.totals
+    if totals.blocked:
+        return ExitCode.ERROR
+    if detailed_exitcode and totals.has_changes:
+        return ExitCode.CHANGES
+    return ExitCode.OK
+
+
+def _echo_rendered(render_to: Callable[[IO[str]], None], color: bool) -> None:
+    """What ``render_to`` writes, echoed to stdout in pieces (through a spooled file, so a
+    large plan is never one string in memory). Colour codes are never cut: with colour
+    off there are none (render.env.paint), with it on click passes them through."""
+    import tempfile
+
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8",
+                                       newline="") as spool:
+        render_to(spool)
+        spool.seek(0)
+        while piece := spool.read(1 << 16):
+            click.echo(piece, nl=False, color=color)
 
 
 @click.command("show")

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import IO
 
-from reconciler.escape import mask_email, md, terminal, walk_strings
+from reconciler.escape import md, walk_strings
 from reconciler.plan import Plan
-from reconciler.planio import dump_plan, plan_to_json
 from reconciler.render.drift import drift_view, has_drift
 from reconciler.render.env import environment, paint, render_template
 from reconciler.render.markdown import fit_drift, render_markdown
+from reconciler.render.stream import STREAMED, using_line, write_plan
 from reconciler.render.view import RICH_ARROW, TEXT_ARROW, view
 
 #: runbook: the steps as a person does them in the portal, markdown (reconciler.portal)
@@ -29,6 +29,7 @@ __all__ = [
     "render",
     "render_drift",
     "render_template",
+    "using_line",
     "view",
 ]
 
@@ -40,13 +41,8 @@ def render(
 
     ``base_now``: the commit the plan's base ref names now (see :func:`view`).
     """
-    if fmt == "json":
-        if mask_emails:
-            json.dump(walk_strings(plan_to_json(plan), mask_email), fh, indent=2,
-                      ensure_ascii=False)
-            fh.write("\n")
-        else:
-            dump_plan(plan, fh)
+    if fmt in STREAMED:
+        write_plan(plan, fmt, fh, color=color, mask_emails=mask_emails)
         return
     if fmt == "runbook":
         from reconciler.portal.runbook import render_plan
@@ -55,22 +51,12 @@ def render(
         return
     data = view(plan, mask_emails=mask_emails, base_now=base_now,
                 arrow=TEXT_ARROW if fmt == "text" else RICH_ARROW)
-    if fmt == "text":
-        render_template("text.j2", fh, plan=data, paint=paint(color), using=using_line(plan))
-    elif fmt == "markdown":
+    if fmt == "markdown":
         render_markdown(walk_strings(data, md), fh)
     elif fmt == "html":
         render_template("html.j2", fh, plan=data)
     else:
         raise ValueError(f"unknown format {fmt!r}")
-
-
-def using_line(plan: Plan) -> str | None:
-    """The text plan's first line: the config, price book and provider of each platform
-    this run read from (``Plan.using``); None for a plan that does not know (a saved one)."""
-    if not plan.using:
-        return None
-    return "Using " + " · ".join(f"{key}: {terminal(value)}" for key, value in plan.using.items())
 
 
 DRIFT_FORMATS = ("text", "markdown", "json")

@@ -1,0 +1,197 @@
+"""Rendering a plan account by account: ``text`` and ``json`` as each account is planned.
+
+A writer is given each :class:`~reconciler.plan.AccountPlan` in turn (:meth:`add`) and
+keeps only the running totals (:class:`~reconciler.plan.PlanTotals`); the accounts'
+rendered text goes to a spooled temporary file (in memory while small, on disk after), so
+peak memory stays flat however many accounts a plan has. :meth:`finish` writes the whole
+output: what comes first (the text's blocked verdicts, the JSON's digest) is known only at
+the end. The output is byte for byte the one of the whole plan (``render``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import IO, Any, Protocol
+
+from reconciler.escape import mask_email, terminal, walk_strings
+from reconciler.money import ZERO, fmt, signed
+from reconciler.plan import FORMAT_VERSION, AccountPlan, Plan, PlanTotals
+from reconciler.planio import account_to_json
+from reconciler.render.env import environment, paint
+from reconciler.render.view import TEXT_ARROW, account_view, prices_text
+
+#: rendered accounts held in memory up to this size, then on disk (assumed: 4 MiB)
+SPOOL_BYTES = 4 * 1024 * 1024
+
+#: the formats a writer renders account by account (markdown fits a size budget over the
+#: whole plan, html and the runbook are made from the whole plan)
+STREAMED = ("text", "json")
+
+
+class PlanWriter(Protocol):
+    totals: PlanTotals
+
+    def add(self, acct: AccountPlan) -> None: ...
+
+    def finish(self, plan: Plan, fh: IO[str]) -> None: ...
+
+
+def _spool() -> IO[str]:
+    return tempfile.SpooledTemporaryFile(  # noqa: SIM115  (closed by the writer's finish)
+        max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="")
+
+
+def _lines(spool: IO[str]) -> Iterator[str]:
+    spool.seek(0)
+    yield from spool
+
+
+def _copy(spool: IO[str], fh: IO[str]) -> None:
+    spool.seek(0)
+    shutil.copyfileobj(spool, fh)
+    spool.close()
+
+
+class TextWriter:
+    """The terminal plan (``text_head.j2``, ``text_account.j2`` per account,
+    ``text_summary.j2``)."""
+
+    def __init__(self, *, color: bool = False, mask_emails: bool = False) -> None:
+        self.paint = paint(color)
+        self.mask_emails = mask_emails
+        self.totals = PlanTotals()
+        self.counts = {"add": 0, "change": 0, "remove": 0, "manual": 0}
+        self.body = _spool()
+        self.verdicts = _spool()
+
+    def add(self, acct: AccountPlan) -> None:
+        self.totals.add(acct)
+        data = walk_strings(account_view(acct, TEXT_ARROW), terminal)
+        if self.mask_emails:
+            data = walk_strings(data, mask_email)
+        for k, n in data["counts"].items():
+            self.counts[k] += n
+        env = environment()
+        if data["blocked"]:
+            self._write(self.verdicts, env.get_template("text_verdicts.j2")
+                        .generate(a=data, paint=self.paint))
+        self._write(self.body, env.get_template("text_account.j2")
+                    .generate(a=data, arrow=TEXT_ARROW, paint=self.paint))
+
+    @staticmethod
+    def _write(fh: IO[str], chunks: Iterable[str]) -> None:
+        for chunk in chunks:
+            fh.write(chunk)
+
+    def summary(self) -> dict[str, Any]:
+        """The closing summary (what ``render.view.view`` says of the whole plan)."""
+        t = self.totals
+        margins = t.margins()
+        return {
+            **self.counts,
+            "totals": [
+                {"currency": c, "monthly_delta": signed(t.monthly[c]), "one_time": fmt(t.once[c])}
+                for c in sorted(t.monthly)
+            ] or [{"currency": "USD", "monthly_delta": signed(ZERO), "one_time": fmt(ZERO)}],
+            "blocked": t.blocked,
+            "has_changes": t.has_changes,
+            "prices": prices_text(len(t.used), len(t.sample)),
+            "sample_prices": bool(t.sample),
+            "margin": {"revenue_delta": signed(Decimal(margins["revenue_delta"])),
+                       "margin_delta": signed(Decimal(margins["margin_delta"])),
+                       "margin_after": margins["margin_after"]} if margins else None,
+        }
+
+    def finish(self, plan: Plan, fh: IO[str]) -> None:
+        env = environment()
+        self._write(fh, env.get_template("text_head.j2").generate(
+            using=using_line(plan), blocked=self.totals.blocked,
+            verdicts=_lines(self.verdicts), paint=self.paint))
+        self.verdicts.close()
+        _copy(self.body, fh)
+        summary = walk_strings(self.summary(), terminal)
+        if self.mask_emails:
+            summary = walk_strings(summary, mask_email)
+        self._write(fh, env.get_template("text_summary.j2").generate(
+            s_=summary, paint=self.paint))
+
+
+def _dumps(data: Any, **kw: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, **kw)
+
+
+class JsonWriter:
+    """The saved plan (``reconciler.planio``): each account's JSON as it comes, its digest
+    (over the content in sorted-key order, where ``accounts`` comes first) as it goes."""
+
+    def __init__(self, *, mask_emails: bool = False) -> None:
+        self.mask_emails = mask_emails
+        self.totals = PlanTotals()
+        self.body = _spool()
+        self.digest = hashlib.sha256(b'{"accounts":[')
+
+    def add(self, acct: AccountPlan) -> None:
+        data = account_to_json(acct)
+        self.digest.update((b"," if self.totals.accounts else b"")
+                            + _dumps(data, sort_keys=True, separators=(",", ":")).encode())
+        if self.mask_emails:
+            data = walk_strings(data, mask_email)
+        lead = ",\n    " if self.totals.accounts else "\n    "
+        self.body.write(lead + _dumps(data, indent=2).replace("\n", "\n    "))
+        self.totals.add(acct)
+
+    def finish(self, plan: Plan, fh: IO[str]) -> None:
+        rest = {
+            "format_version": FORMAT_VERSION,
+            "created_at": plan.created_at,
+            **({"base": dict(plan.base)} if plan.base else {}),
+            **({"options": dict(plan.options)} if plan.options is not None else {}),
+        }
+        summary = self.totals.summary()
+        tail = _dumps({**rest, "summary": summary}, sort_keys=True, separators=(",", ":"))
+        self.digest.update(("]," + tail[1:]).encode())
+        data = {"digest": "sha256:" + self.digest.hexdigest(), **rest, "accounts": [],
+                "summary": summary}
+        if self.mask_emails:
+            data = walk_strings(data, mask_email)
+        head, sep, after = _dumps(data, indent=2).partition('\n  "accounts": []')
+        assert sep, "the plan's JSON lays its accounts out at the top level"
+        fh.write(head + '\n  "accounts": [')
+        if self.totals.accounts:
+            _copy(self.body, fh)
+            fh.write("\n  ]")
+        else:
+            self.body.close()
+            fh.write("]")
+        fh.write(after + "\n")
+
+
+def using_line(plan: Plan) -> str | None:
+    """The text plan's first line: the config, price book and provider of each platform
+    this run read from (``Plan.using``); None for a plan that does not know (a saved one)."""
+    if not plan.using:
+        return None
+    return "Using " + " · ".join(f"{key}: {terminal(value)}" for key, value in plan.using.items())
+
+
+def writer(fmt: str, *, color: bool = False, mask_emails: bool = False) -> PlanWriter:
+    """The account-by-account writer of ``fmt`` (one of :data:`STREAMED`)."""
+    if fmt == "text":
+        return TextWriter(color=color, mask_emails=mask_emails)
+    if fmt == "json":
+        return JsonWriter(mask_emails=mask_emails)
+    raise ValueError(f"{fmt!r} is not rendered account by account")
+
+
+def write_plan(plan: Plan, fmt: str, fh: IO[str], *, color: bool = False,
+               mask_emails: bool = False) -> None:
+    """The whole ``plan`` through the writer of ``fmt`` (``show``, ``render``)."""
+    w = writer(fmt, color=color, mask_emails=mask_emails)
+    for acct in plan.accounts:
+        w.add(acct)
+    w.finish(plan, fh)
