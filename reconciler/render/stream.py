@@ -25,8 +25,8 @@ from reconciler.planio import account_to_json
 from reconciler.render.env import environment, paint
 from reconciler.render.view import TEXT_ARROW, account_view, prices_text
 
-#: rendered accounts held in memory up to this size, then on disk (assumed: 4 MiB)
-SPOOL_BYTES = 4 * 1024 * 1024
+#: rendered accounts held in memory up to this size, then on disk (assumed: 256 KiB)
+SPOOL_BYTES = 256 * 1024
 
 #: the formats a writer renders account by account (markdown fits a size budget over the
 #: whole plan, html and the runbook are made from the whole plan)
