@@ -70,7 +70,7 @@ def served(
             if line is None:
                 raise RuntimeError(f"the server did not start: {seen}")
             seen.append(line)
-            if " on http://" in line:
+            if " on http://" in line or " on https://" in line:
                 url = line.split(" on ", 1)[1].split(" ", 1)[0]
                 break
         server = Served(url, process, seen)

@@ -171,8 +171,17 @@ def export_command(account: str | None, directory: Path, fmt: str | None,
 @click.option("--token-env", "token_env", default="RECONCILER_SANDBOX_TOKEN",
               show_default=True, metavar="VAR",
               help="Environment variable holding the bearer token clients must send.")
+@click.option("--tls-cert", "tls_cert", default=None, metavar="PEM",
+              type=click.Path(exists=True, dir_okay=False),
+              help="Serve https with this certificate (chain) file; needs --tls-key.")
+@click.option("--tls-key", "tls_key", default=None, metavar="PEM",
+              type=click.Path(exists=True, dir_okay=False),
+              help="The private key of --tls-cert.")
 @config_option
-def serve_command(host: str, port: int, token_env: str, config_path: str) -> None:
+def serve_command(
+    host: str, port: int, token_env: str, tls_cert: str | None, tls_key: str | None,
+    config_path: str,
+) -> None:
     """Serve the sandbox over the provider protocol (schemas/provider.openapi.yaml).
 
     The reference bridge: point a `kind: http` provider at it, or run `reconciler
@@ -185,6 +194,7 @@ def serve_command(host: str, port: int, token_env: str, config_path: str) -> Non
     Examples:
       RECONCILER_SANDBOX_TOKEN=s3cret reconciler sandbox serve --port 8765
       RECONCILER_SANDBOX_FAULTS=latency=100,http429=0.1 reconciler sandbox serve --port 0
+      reconciler sandbox serve --tls-cert server.pem --tls-key server.key
     """
     from reconciler.envvars import env_value
     from reconciler.sandbox.faults import FaultInjector
@@ -197,10 +207,13 @@ def serve_command(host: str, port: int, token_env: str, config_path: str) -> Non
             f"--token-env {token_env}: set that environment variable to the token clients "
             "must send (it is never printed)"
         )
+    if (tls_cert is None) != (tls_key is None):
+        raise ReconcilerError("--tls-cert and --tls-key go together: give both or neither")
     faults = FaultInjector.from_env()
     sandbox = _open(config_path)
     try:
         serve(sandbox, token, host=host, port=port, faults=faults.spec,
+              tls=None if tls_cert is None or tls_key is None else (tls_cert, tls_key),
               announce=lambda url: click.echo(
                   f"serving sandbox {sandbox.path} on {url} (protocol /v1); "
                   "stop with Ctrl-C", err=True))

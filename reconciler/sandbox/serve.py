@@ -212,13 +212,16 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 0,
     faults: FaultSpec | None = None,
+    tls: tuple[str, str] | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
     """Serve until SIGTERM / SIGINT. Port 0 picks a free port; ``announce`` gets the URL
-    once the socket listens (connections made from then on wait for the server)."""
+    once the socket listens (connections made from then on wait for the server).
+    ``tls``: (certificate file, key file) to serve https."""
     import contextlib
     import signal
     import socket
+    import ssl
 
     import uvicorn
 
@@ -242,7 +245,16 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=int(SLOW_SECONDS) + 2,
         lifespan="off",
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
+    if tls:
+        try:
+            config.load()  # reads the certificate and key now: a bad file is one line
+        except (OSError, ssl.SSLError) as e:
+            sock.close()
+            raise ReconcilerError(f"--tls-cert/--tls-key: cannot use them ({e})") from e
+    scheme = "https" if tls else "http"
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
@@ -263,7 +275,7 @@ def serve(
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             if self.started:  # the signal handlers are in place: a SIGTERM is graceful
-                announce(f"http://{shown}:{bound}")
+                announce(f"{scheme}://{shown}:{bound}")
 
     try:
         Server(config).run(sockets=[sock])
