@@ -43,7 +43,7 @@ from reconciler.model import ActualAccount, DesiredAccount
 from reconciler.money import ZERO
 from reconciler.plan import AccountPlan, Cost, Plan
 from reconciler.platforms.base import Platform
-from reconciler.policy import evaluate
+from reconciler.policy import credential_verdicts, evaluate
 from reconciler.pool import DEFAULT_PARALLELISM
 from reconciler.prices import bill_warning, samples, state_items, step_items
 from reconciler.sequence import PlanContext, PlatformPlan, total
@@ -61,9 +61,11 @@ class PlanOptions:
 
 
 def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalog,
-                 platform: Platform, options: PlanOptions = PlanOptions()) -> AccountPlan:
+                 platform: Platform, options: PlanOptions = PlanOptions(), *,
+                 role: str | None = None) -> AccountPlan:
     """The plan of one account. Pure: no I/O. Raises InputError for a file the live state
-    contradicts (see reconciler.diff.diff)."""
+    contradicts (see reconciler.diff.diff). ``role``: the provider credential's role
+    (``Config.role``), for the preflight verdicts."""
     changes = diff(desired, actual, platform.pool_field)
     ctx = PlanContext(desired=desired, actual=actual, catalog=catalog, words=platform.words,
                       user_fields=frozenset(platform.user_fields))
@@ -97,6 +99,7 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
                        revenue_after=platform.monthly_bill(result.projected, selling))
     verdicts = evaluate(desired, actual, changes, result, cost, catalog,
                         allow_downgrade=options.allow_downgrade, force=options.force)
+    verdicts = (*credential_verdicts(steps, platform, role), *verdicts)
     return AccountPlan(
         account=desired.slug,
         platform=desired.platform,

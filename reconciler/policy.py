@@ -15,7 +15,8 @@ from reconciler.catalog import Catalog
 from reconciler.diff import AccountChanges
 from reconciler.model import DESTRUCTIVE_MIN_USERS, ActualAccount, DesiredAccount
 from reconciler.money import fmt
-from reconciler.plan import Cost, Verdict
+from reconciler.plan import Cost, Step, Verdict
+from reconciler.platforms.base import Platform
 from reconciler.sequence import Downgrade, PlatformPlan
 
 #: how many unmanaged users the prune verdict names before "and N more"
@@ -60,6 +61,25 @@ def evaluate(desired: DesiredAccount, actual: ActualAccount, changes: AccountCha
             blocking=False,
         ))
     return tuple(sorted(verdicts, key=lambda v: not v.blocking))
+
+
+def credential_verdicts(steps: Sequence[Step], platform: Platform,
+                        role: str | None) -> list[Verdict]:
+    """Preflight: the steps the platform would certainly refuse to this credential's role
+    (``Platform.write_roles``), named, so the plan blocks instead of apply failing."""
+    if role is None or not platform.write_roles or role in platform.write_roles:
+        return []
+    refused = [s for s in steps
+               if s.mode != "manual" and s.action in platform.role_gated_actions]
+    if not refused:
+        return []
+    named = ", ".join(f"{s.id} {s.label or s.action} {s.target}" for s in refused)
+    return [Verdict(
+        "credential",
+        f"the credential's {platform.role_noun} is {role}: {platform.label} refuses "
+        f"{_count(len(refused), 'step')} of this plan ({named}); they need the role "
+        f"{' or '.join(platform.write_roles)}",
+    )]
 
 
 def downgrade_warning(catalog: Catalog, extension: int, old: str, new: str,

@@ -156,8 +156,9 @@ class Session:
         from reconciler.platforms import PLATFORMS
 
         platform = PLATFORMS[desired.platform]
+        role = self.config.role(desired.platform) if platform.roles else None
         return plan_account(desired, actual, self.catalogs[desired.platform], platform,
-                            self.options)
+                            self.options, role=role)
 
     def plan(
         self, paths: Sequence[str], *, account: str | None = None, keep_desired: bool = False,

@@ -253,19 +253,27 @@ def test_a_rejected_order_is_ordered_again_the_same_day_as_a_new_request(
     assert orders[1]["order_id"] != first["order_id"]
 
 
-def test_a_permanent_error_stops_what_depends_on_it_and_other_accounts_go_on(
+def test_a_credential_the_platform_would_refuse_blocks_at_plan_time_and_nothing_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Preflight: a Mitel role that cannot swap or add users used to fail each step at
+    apply (after other accounts were written); the plan now blocks before any write."""
     ws = workspace(tmp_path, demo=("northwind-mitel", "vertical-demo"))
+    before = _world(ws)
     monkeypatch.setenv("RECONCILER_MITEL_ROLE", "billing-contact")
+    plan = invoke(ws, "plan")
+    assert plan.exit_code == 1
+    assert (
+        "  BLOCKED (credential): the credential's Mitel Connect role is billing-contact: "
+        "Mitel Connect CLOUD refuses 3 steps of this plan (s1 Swap 1003, s2 Swap 1006, "
+        "s3 Add User 1007); they need the role decision-maker or phone-manager"
+    ) in plan.output.splitlines()
     result = invoke(ws, "apply", "--auto-approve")
     assert result.exit_code == 1
-    assert "  northwind (mitel-connect): failed - 3 failed" in result.output
-    assert "  vertical-demo (ipecs-cloud): converged - 6 done" in result.output
-    failed = [line for line in result.output.splitlines() if line.startswith("    failed")]
-    assert len(failed) == 3
-    assert all("decision-maker" in line and "phone-manager" in line for line in failed)
-    assert result.output.splitlines()[-1] == "Result: failed (exit 1)"
+    assert result.output.splitlines()[-1].endswith("phone-manager); nothing applied")
+    assert _world(ws) == before
+    monkeypatch.setenv("RECONCILER_MITEL_ROLE", "phone-manager")
+    assert invoke(ws, "plan").exit_code == 0
 
 
 # ------------------------------------------------------------------ locks

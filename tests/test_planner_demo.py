@@ -172,9 +172,9 @@ def test_files_are_loaded_and_planned_one_at_a_time(demo: Config,
         events.append(f"load {source.path.name}")
         return read(source, *args)  # type: ignore[arg-type]
 
-    def planning(desired: object, *args: object) -> object:
+    def planning(desired: object, *args: object, **kwargs: object) -> object:
         events.append(f"plan {desired.slug}")  # type: ignore[attr-defined]
-        return plan_account(desired, *args)  # type: ignore[arg-type]
+        return plan_account(desired, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(accounts, "_read", loading)
     monkeypatch.setattr(planner, "plan_account", planning)

@@ -77,5 +77,9 @@ class Platform:
     role_noun: str = "role"
     default_role: str | None = None
     role_env: str | None = None
+    #: the roles that may perform ``role_gated_actions`` (the platform refuses them for
+    #: any other role: plan blocks such a step in advance)
+    write_roles: tuple[str, ...] = ()
+    role_gated_actions: tuple[str, ...] = ()
     #: the portal a person works in: exports read, runbook wording (kind: portal)
     portal: Portal | None = None

@@ -9,7 +9,7 @@ from reconciler.model import ActualAccount
 from reconciler.money import ZERO
 from reconciler.platforms.base import Platform
 from reconciler.platforms.mitel import planner, portal, rules
-from reconciler.platforms.mitel.catalog import CATALOG, PLATFORM, ROLES
+from reconciler.platforms.mitel.catalog import CATALOG, PLATFORM, ROLES, ROLES_THAT_MAY_CHANGE
 
 
 def monthly_bill(state: ActualAccount, catalog: Catalog) -> Decimal:
@@ -44,5 +44,8 @@ MITEL = Platform(
     role_noun="Mitel Connect role",
     default_role="decision-maker",
     role_env="RECONCILER_MITEL_ROLE",
+    # seed 000: only a decision-maker or phone-manager may swap profile types or add users
+    write_roles=ROLES_THAT_MAY_CHANGE,
+    role_gated_actions=("create_user", "change_profile"),
     portal=portal.PORTAL,
 )
