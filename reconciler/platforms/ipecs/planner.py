@@ -30,6 +30,7 @@ from typing import Any
 
 from reconciler.diff import AccountChanges, Change, record
 from reconciler.money import ZERO
+from reconciler.plan import Verdict
 from reconciler.policy import downgrade_warning
 from reconciler.sequence import (
     Downgrade,
@@ -150,7 +151,27 @@ def plan(changes: AccountChanges, ctx: PlanContext) -> PlatformPlan:
         warnings=tuple(warnings),
         downgrades=tuple(downgrades),
         destructive=frozenset(destructive),
+        verdicts=_missing_sites(ctx),
     )
+
+
+def _missing_sites(ctx: PlanContext) -> tuple[Verdict, ...]:
+    """Preflight: users put on a site the live account does not have (the User Setup form
+    offers only the account's sites, so apply would certainly fail). An account read
+    without its sites is not judged (assumed)."""
+    have = {s.name for s in ctx.actual.sites}
+    if not have:
+        return ()
+    wanted: dict[str, list[int]] = {}
+    for u in ctx.desired.users:
+        if not u.absent and u.site is not None and u.site not in have:
+            wanted.setdefault(u.site, []).append(u.extension)
+    return tuple(
+        Verdict("preflight",
+                f"site {site} is not on iPECS account {ctx.desired.external_id} (its sites: "
+                f"{', '.join(sorted(have))}); users {', '.join(map(str, exts))} cannot be "
+                "put on it: add the site in the portal first")
+        for site, exts in sorted(wanted.items()))
 
 
 # --------------------------------------------------------------------------- pool steps
