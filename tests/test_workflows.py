@@ -121,12 +121,21 @@ def test_a_forks_pull_request_gets_a_plan_without_a_comment() -> None:
     assert step(plan, "plan", "Plan")["with"]["summary"] == "true"
 
 
-def test_platform_secrets_reach_only_the_plan_step() -> None:
-    plan = load(WORKFLOWS / "plan.yml")
-    holders = [name for name, s in [("job", plan["jobs"]["plan"]), *(
-        (s.get("name", s.get("uses")), s) for s in plan["jobs"]["plan"]["steps"])]
+@pytest.mark.parametrize(("workflow", "job", "reader"), [
+    ("plan.yml", "plan", "Plan"), ("apply.yml", "apply", "Apply"),
+    ("drift.yml", "drift", "Drift issues"),
+])
+def test_platform_secrets_reach_only_the_step_that_reads_the_platforms(
+    workflow: str, job: str, reader: str
+) -> None:
+    flow = load(WORKFLOWS / workflow)
+    holders = [name for name, s in [("job", flow["jobs"][job]), *(
+        (s.get("name", s.get("uses")), s) for s in flow["jobs"][job]["steps"])]
         if "secrets." in str(s.get("env", {}))]
-    assert holders == ["Plan"]
+    assert holders == [reader]
+    for other in flow["jobs"]:  # and no other job of the workflow holds one
+        if other != job:
+            assert "secrets." not in str(flow["jobs"][other].get("env", {})), other
 
 
 def test_plan_comments_once_and_fails_only_after_commenting() -> None:
@@ -176,7 +185,8 @@ def test_apply_shards_the_changed_accounts_behind_an_environment_one_run_at_a_ti
     assert "concurrency" not in job  # leases in the state store keep one writer per account
     assert job["strategy"] == {"fail-fast": False,
                                "matrix": "${{ fromJSON(needs.changed.outputs.matrix) }}"}
-    assert job["env"]["RECONCILER_STATE_URL"] == "${{ vars.RECONCILER_STATE_URL }}"
+    assert step(apply, "apply", "Apply")["env"]["RECONCILER_STATE_URL"] == (
+        "${{ vars.RECONCILER_STATE_URL }}")
     # what was reviewed on the pull request, only this job's accounts
     assert step(apply, "apply", "The reviewed plan")["with"] == {
         "name": "reviewed-plan", "path": "plans/reviewed"}
