@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.state import (
     LEASE_SECONDS,
-    JournalEntry,
     LockInfo,
     Scope,
     StateError,
     StateStore,
     iso,
 )
+from reconciler.stores.journal import SqlJournal
 
 if TYPE_CHECKING:
     import psycopg
@@ -102,13 +102,11 @@ _LOCK_SELECT = (
     " to_char(expires AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " to_char(heartbeat AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 )
-_JOURNAL_COLUMNS = (
-    "time, account, step_id, action, target, result, error, detail, idempotency_key,"
-    " git_commit, actor, run_id, plan"
-)
 
 
-class PostgresStateStore(StateStore):
+class PostgresStateStore(SqlJournal, StateStore):
+    _journal_table = "reconciler_journal"
+    _param = "%s"
     kind = "postgresql"
 
     def __init__(
@@ -308,30 +306,6 @@ class PostgresStateStore(StateStore):
             (scope.platform, scope.external_id, list(steps)),
         )
 
-    # ---------------------------------------------------------------- journal
-
-    def record(self, entry: JournalEntry) -> None:
-        self._execute(
-            f"INSERT INTO reconciler_journal ({_JOURNAL_COLUMNS})"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (entry.time, entry.account, entry.step_id, entry.action, entry.target,
-             entry.result, entry.error, entry.detail, entry.idempotency_key,
-             entry.git_commit, entry.actor, entry.run_id, entry.plan),
-        )
-
-    def history(self, account: str | None = None, limit: int | None = None) -> list[JournalEntry]:
-        sql = f"SELECT {_JOURNAL_COLUMNS} FROM reconciler_journal"
-        args: list[Any] = []
-        if account is not None:
-            sql += " WHERE account = %s"
-            args.append(account)
-        sql += " ORDER BY id DESC"
-        if limit is not None:
-            sql += " LIMIT %s"
-            args.append(limit)
-        with self._mutex:
-            rows = self._execute(sql, args).fetchall()
-        return [JournalEntry(*row) for row in reversed(rows)]
 
 
 def redact(url: str) -> str:

@@ -18,7 +18,6 @@ from typing import Any
 
 from reconciler.state import (
     LEASE_SECONDS,
-    JournalEntry,
     LockInfo,
     Scope,
     StateError,
@@ -26,6 +25,7 @@ from reconciler.state import (
     iso,
     utc_now,
 )
+from reconciler.stores.journal import SqlJournal
 
 #: seconds a connection waits for another writer before SQLite reports "database is locked"
 BUSY_TIMEOUT = 10.0
@@ -101,10 +101,6 @@ _LOCK_COLUMNS = (
     "platform, external_id, account, owner, pid, host, since, token, run_url, git_commit,"
     " expires, heartbeat"
 )
-_JOURNAL_COLUMNS = (
-    "time, account, step_id, action, target, result, error, detail, idempotency_key,"
-    " git_commit, actor, run_id, plan"
-)
 
 
 def _precise(moment: datetime) -> str:
@@ -112,7 +108,9 @@ def _precise(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class SqliteStateStore(StateStore):
+class SqliteStateStore(SqlJournal, StateStore):
+    _journal_table = "journal"
+    _param = "?"
     kind = "sqlite"
 
     def __init__(
@@ -309,28 +307,6 @@ class SqliteStateStore(StateStore):
             raise
         self._execute("COMMIT")
 
-    # ---------------------------------------------------------------- journal
-
-    def record(self, entry: JournalEntry) -> None:
-        self._execute(
-            f"INSERT INTO journal ({_JOURNAL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (entry.time, entry.account, entry.step_id, entry.action, entry.target,
-             entry.result, entry.error, entry.detail, entry.idempotency_key,
-             entry.git_commit, entry.actor, entry.run_id, entry.plan),
-        )
-
-    def history(self, account: str | None = None, limit: int | None = None) -> list[JournalEntry]:
-        sql = f"SELECT {_JOURNAL_COLUMNS} FROM journal"
-        args: list[Any] = []
-        if account is not None:
-            sql += " WHERE account = ?"
-            args.append(account)
-        sql += " ORDER BY id DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        rows = self._execute(sql, args).fetchall()
-        return [JournalEntry(*row) for row in reversed(rows)]
 
     def _execute(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
         with self._mutex:
