@@ -24,7 +24,7 @@ from typing import Any
 from reconciler.catalog import did_you_mean
 from reconciler.config import Config
 from reconciler.errors import InputError, ValidationFailed
-from reconciler.filenames import file_name_error, outside_repository_error
+from reconciler.filenames import file_name_error, outside_repository_error, repository_path
 from reconciler.model import DesiredAccount, DesiredUser, Mark, Policy, Site
 from reconciler.platforms import PLATFORMS
 from reconciler.schema import check, sorted_errors, with_yaml_errors
@@ -175,7 +175,7 @@ def _discover(paths: Sequence[str]) -> tuple[list[_Source], list[InputError]]:
             found, broken = [], []
             for p in named:
                 name = os.path.normpath(os.path.join(arg, p.name))
-                refused = file_name_error(p.name, name)
+                refused = file_name_error(repository_path(p), name)
                 if refused is not None:
                     broken.append(refused)
                 elif _broken_link(p):
@@ -189,7 +189,7 @@ def _discover(paths: Sequence[str]) -> tuple[list[_Source], list[InputError]]:
                     InputError("no account files (*.yaml, *.yml) in this directory", file=arg)
                 )
             candidates = found
-        elif (refused := file_name_error(path.name, os.path.normpath(arg))) is not None:
+        elif (refused := file_name_error(repository_path(path), os.path.normpath(arg))):
             errors.append(refused)
             continue
         elif _broken_link(path):

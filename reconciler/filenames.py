@@ -4,7 +4,9 @@ Names. A file name reaches shell scripts and command lines in CI (a matrix entry
 ``paths``); a name such as ``a.yaml --force`` or ``$(curl ...).yaml`` must never get that
 far. So account file names are plain: letters, digits, ``.``, ``_``, ``-`` and ``/``, not
 starting with ``-`` (assumed: stricter than any file system, as wide as a slug-named file
-needs). ``validate`` and ``changed`` refuse anything else, naming the file escaped.
+needs). ``validate`` and ``changed`` refuse anything else, naming the file escaped. What
+is checked is the path from the git repository's top, directories included
+(:func:`repository_path`): a pull request names those too.
 
 Symbolic links. A pull request can add ``accounts/x.yaml -> /etc/shadow``; reading it
 would echo its lines as unknown field names. An account file reached through a symbolic
@@ -37,6 +39,25 @@ def file_name_error(checked: str, shown: str) -> InputError | None:
     if reason is None:
         return None
     return InputError(f"{reason}; {_RULE}", file=shown)
+
+
+def repository_path(path: str | os.PathLike[str]) -> str:
+    """What of ``path`` a pull request controls, and so what :func:`file_name_error`
+    checks: its path from the top of its git repository (the nearest directory above
+    holding ``.git``, links not followed), e.g. ``accounts/a b/x.yaml`` for a directory
+    named ``a b``; outside git, just the file's name (the directories above are the
+    user's own, assumed)."""
+    absolute = os.path.abspath(path)
+    top = _git_top(os.path.dirname(absolute))
+    if top is None:
+        return os.path.basename(absolute)
+    return Path(os.path.relpath(absolute, top)).as_posix()
+
+
+@lru_cache(maxsize=256)
+def _git_top(directory: str) -> str | None:
+    here = Path(directory)
+    return next((str(c) for c in (here, *here.parents) if os.path.lexists(c / ".git")), None)
 
 
 def _problem(name: str) -> str | None:
@@ -87,10 +108,9 @@ def outside_repository_error(path: Path, shown: str) -> InputError | None:
 
 @lru_cache(maxsize=256)
 def _repository(directory: str, cwd: str) -> str:
-    here = Path(directory)
-    for candidate in (here, *here.parents):
-        if os.path.lexists(candidate / ".git"):
-            return str(candidate)
+    top = _git_top(directory)
+    if top is not None:
+        return top
     if os.path.commonpath([cwd, directory]) == cwd:
         return cwd
     return directory

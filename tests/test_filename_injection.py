@@ -176,3 +176,42 @@ def test_plain_names_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     (tmp_path / "accounts" / "North_wind-2.v1.yml").write_text(attack_content())
     result = CliRunner().invoke(cli, ["validate"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("directory", "reason"), [
+    ("a b", "the name holds whitespace (a space)"),
+    ("$(touch PWNED)", 'the name holds the character "$"'),
+    ("--force", 'the name starts with "-" (it would be read as an option)'),
+])
+@pytest.mark.parametrize("as_dir", [False, True], ids=["file", "directory"])
+def test_validate_checks_the_directories_a_pull_request_names(
+    repo: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, directory: str, reason: str,
+    as_dir: bool,
+) -> None:
+    """``validate DIR/FILE`` checks the whole path from the repository's top, as
+    ``changed`` does, not only the file's own name: a directory added by a pull request
+    is as much a name that reaches CI's command lines."""
+    root, _ = repo
+    (root / "accounts" / directory).mkdir()
+    (root / "accounts" / directory / "two.yaml").write_text(attack_content())
+    monkeypatch.chdir(root)
+    arg = f"accounts/{directory}" + ("" if as_dir else "/two.yaml")
+    result = CliRunner().invoke(cli, ["validate", "--", arg])
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines() == [f"accounts/{directory}/two.yaml: {reason}; {RULE}"]
+    assert result.stderr.splitlines() == ["1 error in 1 file"]
+    assert not list(root.rglob("PWNED"))
+
+
+def test_directories_above_the_repository_are_not_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only what the repository holds is checked: a repository cloned under a directory
+    with a space (the user's own) validates."""
+    root = tmp_path / "My Repos" / "fleet"
+    (root / "accounts").mkdir(parents=True)
+    (root / ".git").mkdir()
+    shutil.copy(ROOT / "accounts" / "northwind-mitel.yaml", root / "accounts")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["validate", "--", "My Repos/fleet/accounts"])
+    assert result.exit_code == 0, result.output
