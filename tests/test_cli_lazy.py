@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from reconciler.cli import COMMANDS, cli
 
 
-def modules_after(*argv: str) -> set[str]:
+def modules_after(*argv: str, cwd: Path | None = None) -> set[str]:
+    """The modules a fresh interpreter holds after running ``reconciler ARGV`` in ``cwd``."""
     code = (
         "import sys, json\n"
         "from reconciler.cli import main\n"
@@ -24,8 +28,9 @@ def modules_after(*argv: str) -> set[str]:
         "    pass\n"
         "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
     )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=False, timeout=60)
+                         check=False, timeout=60, cwd=cwd, env=env)
     return set(json.loads(out.stderr.strip().splitlines()[-1]))
 
 
@@ -69,3 +74,34 @@ def test_every_command_is_listed_in_help() -> None:
     out = CliRunner().invoke(cli, ["--help"]).output
     listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
     assert listed == sorted(COMMANDS)
+
+
+#: what no small command may load: apply and the planner, the schema validator, the
+#: templates, the HTTP client and server, PostgreSQL's driver, the spreadsheet reader
+HEAVY = ("reconciler.apply", "reconciler.planner", "jsonschema", "jinja2", "httpx",
+         "psycopg", "openpyxl", "starlette")
+DEMO = Path(__file__).resolve().parent.parent / "accounts"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The demo accounts and a migrated SQLite state store."""
+    shutil.copytree(DEMO, tmp_path / "accounts")
+    modules_after("state", "migrate", cwd=tmp_path)
+    assert (tmp_path / ".reconciler" / "state.db").is_file()
+    return tmp_path
+
+
+@pytest.mark.parametrize("argv", [
+    ("history",),
+    ("history", "--format", "json"),
+    ("unlock", "northwind-mitel"),  # not locked: looks the slug up in the account files
+])
+def test_history_and_unlock_load_neither_apply_nor_heavy_libraries(
+    project: Path, argv: tuple[str, ...]
+) -> None:
+    loaded = modules_after(*argv, cwd=project)
+    assert "reconciler.stores.sqlite" in loaded  # the store was really read
+    assert not {m for m in loaded if m.endswith("_cmd")} - {"reconciler.cli.history_cmd"}
+    for heavy in HEAVY:
+        assert not {m for m in loaded if m == heavy or m.startswith(heavy + ".")}, (argv, heavy)

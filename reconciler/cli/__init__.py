@@ -206,7 +206,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "changed": ("reconciler.cli.changed_cmd", "List the accounts whose files changed since REF."),
     "drift": ("reconciler.cli.plan_cmd",
               "Report what differs on the platforms from what the files say."),
-    "history": ("reconciler.cli.apply_cmd",
+    "history": ("reconciler.cli.history_cmd",
                 "Writes apply sent and their outcomes: when, which account and step, the "
                 "result, the account file's last git commit (``uncommitted`` when the file "
                 "differs from it) and who ran it."),
@@ -231,7 +231,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "state": ("reconciler.cli.state_cmd",
               "The state store (locks and the journal): SQLite by default, or the PostgreSQL "
               "database that ``state.url`` / RECONCILER_STATE_URL names."),
-    "unlock": ("reconciler.cli.apply_cmd",
+    "unlock": ("reconciler.cli.history_cmd",
                "Break an account's apply lock, left behind by a run that died."),
     "validate": ("reconciler.cli.validate_cmd",
                  "Check account files (default: accounts/) against the schema and each "

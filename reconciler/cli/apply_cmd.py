@@ -1,4 +1,5 @@
-"""``reconciler apply``, ``history`` and ``unlock``."""
+"""``reconciler apply`` (``history`` and ``unlock``, which read and break what apply leaves
+in the state store, are in history_cmd.py: they start without loading apply)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from reconciler.catalog import did_you_mean
 from reconciler.config import Config
 from reconciler.envvars import env_flag
 from reconciler.errors import ExitCode, InputError, ReconcilerError
-from reconciler.escape import terminal
 from reconciler.model import ActualAccount
 from reconciler.money import ZERO, fmt, signed
 from reconciler.plan import AccountPlan, Plan
@@ -31,7 +31,6 @@ from reconciler.project import default_paths
 from reconciler.render import render
 from reconciler.review import check_identity, check_sources, difference, mismatch
 from reconciler.session import Session
-from reconciler.state import JournalEntry, NotLocked, Scope
 
 from .options import (
     account_option,
@@ -316,104 +315,4 @@ def _confirmed(plan: Plan, err: bool = False) -> bool:
     return bool(answer.strip() == "yes")
 
 
-@click.command("history")
-@config_option
-@account_option
-@format_option("text", "json")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the last N steps.")
-def history(config_path: str, account: str | None, fmt: str, limit: int | None) -> int:
-    """Writes apply sent and their outcomes: when, which account and step, the result, the
-    account file's last git commit (``uncommitted`` when the file differs from it) and who
-    ran it. Oldest first; steps that sent nothing are in the apply report only.
-
-    \b
-    Examples:
-      reconciler history --account northwind
-      reconciler history --format json --limit 50
-    """
-    from reconciler.stores import open_store
-
-    entries: list[JournalEntry] = []
-    # a read-only command never creates the SQLite file
-    store = open_store(_config(config_path), create=False)
-    if store is not None:
-        with store:
-            entries = store.history(account, limit)
-    if fmt == "json":
-        click.echo(json.dumps({"entries": [e.to_json() for e in entries]}, indent=2))
-        return int(ExitCode.OK)
-    if not entries:
-        where = f" for account {account}" if account else ""
-        click.echo(f"no applied steps recorded{where}")
-    for e in entries:
-        commit = (e.git_commit or "-")[:12]
-        line = f"{e.time}  {e.account}  {e.step_id} {e.action} {e.target}  {e.result}"
-        line += f"  commit {commit}  by {e.actor}"
-        note = e.error or e.detail
-        # the journal holds the platforms' words and targets: one escaped line per step
-        click.echo(terminal(f"{line}  ({note})" if note else line))
-    return int(ExitCode.OK)
-
-
-@click.command("unlock")
-@click.argument("slug")
-@config_option
-@click.option("--force", is_flag=True,
-              help="Break the lock even though its holder still runs on this host.")
-@format_option("text", "json")
-def unlock(slug: str, config_path: str, force: bool, fmt: str) -> int:
-    """Break an account's apply lock, left behind by a run that died.
-
-    The lock belongs to the platform account (platform and external id), whatever the
-    file's slug: SLUG is the slug the lock was taken under, or the slug of an account file
-    naming that platform account. A lock whose holder still runs on this host is refused
-    without --force. A holder on another host cannot be checked: make sure that run is
-    really gone, since two applies of one account at once can both write.
-
-    --format json prints {"account": SLUG, "unlocked": [{"scope", "owner", "pid", "host",
-    "since"}]} (a lock that is not there is still the one-line error, exit 1).
-
-    \b
-    Examples:
-      reconciler unlock northwind
-      reconciler unlock northwind --format json
-    """
-    from reconciler.stores import open_store
-
-    config = _config(config_path)
-    store = open_store(config, create=False)
-    if store is None:
-        raise NotLocked(f"account {slug} is not locked")
-    with store:
-        scopes = {lock.scope for lock in store.holders() if lock.account == slug}
-        if not scopes:
-            scopes = {_scope_of(slug, config)}
-        try:
-            held = [store.unlock(scope, force=force) for scope in sorted(scopes)]
-        except NotLocked:
-            raise NotLocked(f"account {slug} is not locked") from None
-    if fmt == "json":
-        click.echo(json.dumps({"account": slug, "unlocked": [
-            {"scope": str(lock.scope), "owner": lock.owner, "pid": lock.pid,
-             "host": lock.host, "since": lock.since} for lock in held]}, indent=2))
-        return int(ExitCode.OK)
-    for lock in held:
-        click.echo(
-            f"unlocked account {slug} ({lock.scope}; held by {lock.owner} pid {lock.pid} on "
-            f"host {lock.host} since {lock.since})"
-        )
-    return int(ExitCode.OK)
-
-
-def _scope_of(slug: str, config: Config) -> Scope:
-    """The platform account of the account file with this slug."""
-    from reconciler.accounts import load_accounts
-
-    try:
-        (desired,) = load_accounts(default_paths(), config, only=slug)
-    except ReconcilerError:
-        raise NotLocked(f"account {slug} is not locked") from None
-    return Scope(desired.platform, desired.external_id)
-
-
-COMMANDS: list[click.Command] = [apply, history, unlock]
+COMMANDS: list[click.Command] = [apply]
