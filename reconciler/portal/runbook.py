@@ -9,7 +9,9 @@ platform with a bulk import (Call2Teams) also go into the vendor's import files,
 
 ``apply`` writes one runbook per account next to its exports (``DIR/<external_id>/
 runbook.{md,html,txt,json}``); the JSON keeps the account's plan, so ``runbook status``
-checks each step against the next exports.
+checks each step against the next exports. A Markdown runbook longer than a GitHub issue
+may be (:data:`ISSUE_LIMIT`) is written in parts, ``runbook.md``, ``runbook-2.md``, ...,
+each one issue's body.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ from reconciler.portal.table import Sheet, write_sheet
 RUNBOOK_VERSION = 1
 FORMATS = ("markdown", "html", "text")
 SUFFIX = {"markdown": ".md", "html": ".html", "text": ".txt"}
+
+#: GitHub refuses an issue or comment body longer than this many characters
+ISSUE_LIMIT = 65_536
+#: room kept in each part for its "Part k of n" line, whose numbers are known only after
+#: the split
+_PART_LINE_ROOM = 80
 
 
 @dataclass(frozen=True)
@@ -93,11 +101,26 @@ def _imports(
 # ----------------------------------------------------------------------------- rendering
 
 
-def view(book: AccountRunbook) -> dict[str, Any]:
-    """Plain data for the templates (money as strings, step numbers for dependencies)."""
+@dataclass(frozen=True)
+class Part:
+    """Part ``number`` of ``of`` of a runbook written in parts: its steps ``[start:stop]``."""
+
+    number: int
+    of: int
+    start: int
+    stop: int
+
+
+def view(book: AccountRunbook, part: Part | None = None) -> dict[str, Any]:
+    """Plain data for the templates (money as strings, step numbers for dependencies);
+    with ``part``, only that part's steps and its "Part k of n" line."""
     a = book.plan
     numbers = {s.id: n for n, s, _ in book.steps}
+    steps = book.steps if part is None else book.steps[part.start:part.stop]
     return {
+        "part": None if part is None else {
+            "number": part.number, "of": part.of,
+            "first": steps[0][0], "last": steps[-1][0]},
         "account": a.account, "platform": book.label, "portal": book.portal,
         "external_id": a.external_id, "currency": a.cost.currency,
         "monthly_before": fmt(a.cost.monthly_before), "monthly_after": fmt(a.cost.monthly_after),
@@ -112,18 +135,19 @@ def view(book: AccountRunbook) -> dict[str, Any]:
              "depends_on": [numbers[d] for d in s.depends_on if d in numbers],
              "monthly_delta": signed(s.monthly_delta) if s.monthly_delta else "",
              "one_time": fmt(s.one_time) if s.one_time else ""}
-            for n, s, ins in book.steps
+            for n, s, ins in steps
         ],
     }
 
 
 def render(books: list[AccountRunbook], fmt_name: str, fh: IO[str],
-           *, mask_emails: bool = False) -> None:
-    """Write the runbooks of ``books`` to ``fh`` as markdown, html or text."""
+           *, mask_emails: bool = False, part: Part | None = None) -> None:
+    """Write the runbooks of ``books`` to ``fh`` as markdown, html or text (with
+    ``part``, that part of the one book)."""
     from reconciler.escape import mask_email, md, terminal, walk_strings
     from reconciler.render.env import render_template
 
-    data: Any = [view(b) for b in books]
+    data: Any = [view(b, part) for b in books]
     if mask_emails:
         data = walk_strings(data, mask_email)
     if fmt_name == "markdown":
@@ -146,6 +170,46 @@ def render_plan(plan: Plan, fmt_name: str, fh: IO[str], *, mask_emails: bool = F
     render(books, fmt_name, fh, mask_emails=mask_emails)
 
 
+def markdown_parts(book: AccountRunbook, limit: int = ISSUE_LIMIT) -> list[str]:
+    """The Markdown runbook as one or more texts of at most ``limit`` characters each,
+    split between steps, every part a whole issue body (its heading, "Part k of n", its
+    steps; the totals, warnings and import files in part 1). A single step longer than
+    ``limit`` alone is a part of its own."""
+    whole = _markdown(book)
+    if len(whole) <= limit or len(book.steps) < 2:
+        return [whole]
+    ranges: list[tuple[int, int]] = []
+    start, n = 0, len(book.steps)
+    while start < n:
+        # the most steps from ``start`` that fit (each part is searched for afresh: a
+        # part's size grows with its steps, so bisect on the stop)
+        lo, hi = start + 1, n
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            size = len(_markdown(book, Part(len(ranges) + 1, n, start, mid)))
+            if size + _PART_LINE_ROOM <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        ranges.append((start, lo))
+        start = lo
+    return [_markdown(book, Part(i, len(ranges), a, b))
+            for i, (a, b) in enumerate(ranges, start=1)]
+
+
+def _markdown(book: AccountRunbook, part: Part | None = None) -> str:
+    import io
+
+    out = io.StringIO()
+    render([book], "markdown", out, part=part)
+    return out.getvalue()
+
+
+def part_name(number: int) -> str:
+    """runbook.md, runbook-2.md, ..."""
+    return "runbook.md" if number == 1 else f"runbook-{number}.md"
+
+
 # ------------------------------------------------------------------------------- files
 
 
@@ -156,9 +220,13 @@ def write(book: AccountRunbook, folder: Path, exports_time: float) -> list[Path]
     paths: list[Path] = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("import-*.csv"):
-            old.unlink()  # a previous apply's import files are not this runbook's
-        for name in FORMATS:
+        for old in (*folder.glob("import-*.csv"), *folder.glob("runbook-*.md")):
+            old.unlink()  # a previous apply's import files and parts are not this runbook's
+        for number, text in enumerate(markdown_parts(book), start=1):
+            path = folder / part_name(number)
+            write_text(path, text)
+            paths.append(path)
+        for name in FORMATS[1:]:
             out = io.StringIO()
             render([book], name, out)
             path = folder / f"runbook{SUFFIX[name]}"

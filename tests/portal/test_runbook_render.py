@@ -92,3 +92,36 @@ def test_plan_format_runbook_says_when_there_is_nothing_to_do() -> None:
     out = io.StringIO()
     render_plan(Plan(()), "markdown", out)
     assert out.getvalue() == "No steps: every account is as its file says.\n"
+
+
+def test_a_runbook_longer_than_a_github_issue_is_written_in_parts(tmp_path: Path) -> None:
+    """GitHub refuses an issue body over 65,536 characters: runbook.md, runbook-2.md, ...
+    each fit, split between steps, every step once and in order; the totals in part 1."""
+    import re
+
+    from reconciler.portal.runbook import ISSUE_LIMIT
+
+    book = build(c2t_plan(400))
+    assert len(rendered(c2t_plan(400), "markdown")) > ISSUE_LIMIT
+    folder = tmp_path / "C2T-1"
+    folder.mkdir()
+    (folder / "runbook-7.md").write_text("a part of an earlier, longer runbook")
+    paths = write(book, folder, 0.0)
+    parts = sorted(folder.glob("runbook*.md"), key=lambda p: (len(p.name), p.name))
+    assert [p.name for p in parts] == ["runbook.md", "runbook-2.md", "runbook-3.md"]
+    assert set(parts) <= set(paths)
+    texts = [p.read_text() for p in parts]
+    assert all(len(t) <= ISSUE_LIMIT for t in texts)
+    numbers = [int(n) for t in texts for n in re.findall(r"^- \[ \] \*\*(\d+)\.", t, re.M)]
+    assert numbers == list(range(1, 401))
+    for i, t in enumerate(texts, start=1):
+        assert t.startswith("## Runbook: acme · Call2Teams C2T-1\n\n"
+                            f"**Part {i} of 3**: steps "), t[:200]
+        assert ("Monthly 0.00 → 0.00 USD" in t) == (i == 1)
+    assert "start this part when part 2 is done" in texts[2]
+
+
+def test_a_runbook_that_fits_is_one_file_without_parts(tmp_path: Path) -> None:
+    write(build(c2t_plan(3)), tmp_path, 0.0)
+    assert sorted(p.name for p in tmp_path.glob("runbook*.md")) == ["runbook.md"]
+    assert "Part 1" not in (tmp_path / "runbook.md").read_text()
