@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from typing import TypeVar
 
 from reconciler.model import ActualAccount
@@ -29,27 +30,60 @@ R = TypeVar("R")
 DEFAULT_PARALLELISM = 8
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], parallelism: int) -> Iterator[R]:
+def ordered_map(
+    fn: Callable[[T], R], items: Iterable[T], parallelism: int, *, window: int | None = None
+) -> Iterator[R]:
     """``fn(item)`` for each item, at most ``parallelism`` at once, yielded in input order.
 
-    ``items`` is consumed lazily (at most ``parallelism`` items ahead of the one yielded),
-    so a stream of accounts is never held whole. The first exception, in input order, is
-    raised where its result would have been; items not started by then are not started.
-    With ``parallelism`` 1 everything runs in the caller's thread, one at a time.
+    Workers run ahead of the item being waited for: a slow item holds back the *output*,
+    not the other workers, which go on with the next items until ``window`` items
+    (default twice ``parallelism``) are started or finished but not yet yielded. So
+    ``items`` is consumed lazily (at most ``window`` ahead of the one yielded) and at
+    most ``window`` results are held: a stream of accounts is never held whole.
+
+    The first exception, in input order, is raised where its result would have been;
+    nothing after a failed item is started once its failure is known, and items not
+    started by the time it is raised are not started. With ``parallelism`` 1 everything
+    runs in the caller's thread, one at a time.
     """
     if parallelism <= 1:
         for item in items:
             yield fn(item)
         return
-    pending: deque[Future[R]] = deque()
+    window = max(window or 2 * parallelism, parallelism)
+    pending: deque[tuple[int, Future[R]]] = deque()
+    guard = threading.Lock()
+    failed = threading.Event()
+
+    def on_done(index: int, future: Future[R]) -> None:
+        if future.cancelled() or future.exception() is None:
+            return
+        failed.set()
+        with guard:  # queued items after the failed one will never be yielded
+            later = [f for i, f in pending if i > index]
+        for f in later:
+            f.cancel()
+
     pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="reconciler")
     try:
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) >= parallelism:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        source = enumerate(items)
+        exhausted = False
+        while True:
+            while not exhausted and not failed.is_set() and len(pending) < window:
+                step = next(source, None)
+                if step is None:
+                    exhausted = True
+                    break
+                index, item = step
+                future = pool.submit(fn, item)
+                with guard:
+                    pending.append((index, future))
+                future.add_done_callback(partial(on_done, index))
+            if not pending:
+                return
+            with guard:
+                _, head = pending.popleft()
+            yield head.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

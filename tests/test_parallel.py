@@ -9,7 +9,7 @@ import io
 import random
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -276,6 +276,87 @@ def test_ordered_map_keeps_input_order_and_raises_the_first_failure_in_order() -
             results.append(r)
     assert results == [0, 1, 4, 9, 16]
     assert max(started) < 20 and len(started) <= 5 + 4  # bounded look-ahead
+
+
+def test_a_slow_first_item_does_not_stop_the_other_workers() -> None:
+    """Head-of-line: while the first account is slow, the other worker goes on with the
+    next ones (within the window); the output still comes in input order."""
+    finished: list[int] = []
+    three_done = threading.Event()
+    lock = threading.Lock()
+
+    def work(i: int) -> int:
+        if i == 0:
+            # items 1, 2 and 3 finish on the one other worker while this one is busy
+            assert three_done.wait(10), f"only {sorted(finished)} finished meanwhile"
+        with lock:
+            finished.append(i)
+            if {1, 2, 3} <= set(finished):
+                three_done.set()
+        return i * 10
+
+    assert list(ordered_map(work, range(8), 2)) == [i * 10 for i in range(8)]
+    assert finished[:3] == sorted(finished[:3]) and set(finished[:3]) == {1, 2, 3}
+
+
+def test_workers_run_ahead_only_within_the_window() -> None:
+    """At most 2 x parallelism items are started or held ahead of the one awaited, and the
+    input is consumed no further (the account stream stays lazy)."""
+    pulled: list[int] = []
+    others_done = threading.Event()
+    seen_while_blocked: list[int] = []
+    lock = threading.Lock()
+    done: set[int] = set()
+
+    def source() -> Iterator[int]:
+        for i in range(20):
+            pulled.append(i)
+            yield i
+
+    def work(i: int) -> int:
+        if i == 0:
+            assert others_done.wait(10)
+            # the caller is blocked on item 0: nothing more can be pulled or started
+            seen_while_blocked.extend(pulled)
+        with lock:
+            done.add(i)
+            if {1, 2, 3, 4, 5} <= done:
+                others_done.set()
+        return i
+
+    assert list(ordered_map(work, source(), 3)) == list(range(20))
+    assert seen_while_blocked == list(range(6))  # window 6 = 2 x 3
+
+
+def test_ordered_map_stops_at_the_first_failure_in_input_order() -> None:
+    started: list[int] = []
+    gate = threading.Event()
+    lock = threading.Lock()
+
+    def work(i: int) -> int:
+        with lock:
+            started.append(i)
+        if i == 0:
+            assert gate.wait(10)  # the first finishes last
+        if i == 2:
+            gate.set()
+            raise ValueError("two")
+        if i == 3:
+            raise KeyError("three: later in input order than two")
+        return i
+
+    results: list[int] = []
+    with pytest.raises(ValueError, match="two"):
+        for r in ordered_map(work, range(50), 2):
+            results.append(r)
+    assert results == [0, 1]
+    assert max(started) < 2 + 4  # nothing beyond the window was ever started
+
+
+def test_parallelism_one_runs_in_the_callers_thread() -> None:
+    me = threading.get_ident()
+    assert list(ordered_map(lambda i: (i, threading.get_ident() == me), range(3), 1)) == [
+        (0, True), (1, True), (2, True)]
 
 
 def test_the_state_store_journals_from_many_threads(tmp_path: Path) -> None:
