@@ -132,7 +132,9 @@ class AccountPlan:
     account: str
     platform: str
     external_id: str
-    fingerprint: str
+    #: of the live state the plan was made from (``ActualAccount.fingerprint``); None in a
+    #: plan only shown as text, never saved nor applied (``Session(fingerprints=False)``)
+    fingerprint: str | None
     steps: tuple[Step, ...]
     cost: Cost
     warnings: tuple[str, ...] = ()

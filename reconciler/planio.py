@@ -81,6 +81,8 @@ def step_to_json(step: Step) -> dict[str, Any]:
 
 
 def account_to_json(acct: AccountPlan) -> dict[str, Any]:
+    if acct.fingerprint is None:  # a plan made to be shown only (Session(fingerprints=False))
+        raise TypeError(f"the plan of {acct.account} has no fingerprint: it cannot be saved")
     return {
         "account": acct.account,
         "platform": acct.platform,

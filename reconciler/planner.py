@@ -62,10 +62,12 @@ class PlanOptions:
 
 def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalog,
                  platform: Platform, options: PlanOptions = PlanOptions(), *,
-                 role: str | None = None) -> AccountPlan:
+                 role: str | None = None, fingerprint: bool = True) -> AccountPlan:
     """The plan of one account. Pure: no I/O. Raises InputError for a file the live state
     contradicts (see reconciler.diff.diff). ``role``: the provider credential's role
-    (``Config.role``), for the preflight verdicts."""
+    (``Config.role``), for the preflight verdicts. ``fingerprint=False``: the plan is only
+    shown, never saved nor applied, so the live state's fingerprint is not computed
+    (``AccountPlan.fingerprint`` is None)."""
     changes = diff(desired, actual, platform.pool_field)
     ctx = PlanContext(desired=desired, actual=actual, catalog=catalog, words=platform.words,
                       user_fields=frozenset(platform.user_fields))
@@ -104,7 +106,7 @@ def plan_account(desired: DesiredAccount, actual: ActualAccount, catalog: Catalo
         account=desired.slug,
         platform=desired.platform,
         external_id=desired.external_id,
-        fingerprint=actual.fingerprint(),
+        fingerprint=actual.fingerprint() if fingerprint else None,
         steps=steps,
         cost=cost,
         warnings=result.warnings + bill_warning(cost, actual if foreign else None),

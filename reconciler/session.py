@@ -86,6 +86,8 @@ class Session:
     :meth:`close`) so the providers' connections are let go.
 
     ``parallelism``: accounts read and planned at once (results keep the files' order);
+    ``fingerprints=False``: the plans are only shown, never saved nor applied, so the live
+    states are not fingerprinted (``AccountPlan.fingerprint`` is None);
     ``retry``, ``sleep``, ``clock``, ``rng``: the retries of reads (injected in tests).
     """
 
@@ -100,10 +102,12 @@ class Session:
         sleep: Sleep | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        fingerprints: bool = True,
     ) -> None:
         from reconciler.planner import PlanOptions
 
         self.config = config
+        self.fingerprints = fingerprints
         self.options = options or PlanOptions()
         self.parallelism = max(1, parallelism)
         self.retry = retry or RetryPolicy()
@@ -158,7 +162,7 @@ class Session:
         platform = PLATFORMS[desired.platform]
         role = self.config.role(desired.platform) if platform.roles else None
         return plan_account(desired, actual, self.catalogs[desired.platform], platform,
-                            self.options, role=role)
+                            self.options, role=role, fingerprint=self.fingerprints)
 
     def plan(
         self, paths: Sequence[str], *, account: str | None = None, keep_desired: bool = False,

@@ -94,7 +94,7 @@ def test_plan_passes_options_to_the_planner(
     assert result.exit_code == 0, result.output
     assert calls[1] == {"paths": ("accounts/x.yaml",), "config": "r.yaml",
                         "allow_downgrade": True, "force": True, "account": "contoso",
-                        "parallelism": 8}
+                        "parallelism": 8, "fingerprints": False}  # a text plan is not saved
     assert "contoso · Call2Teams" in result.stdout and "northwind" not in result.stdout
 
 

@@ -76,10 +76,12 @@ def stream_plan(
     force: bool = False,
     account: str | None = None,
     parallelism: int = 8,
+    fingerprints: bool = True,
 ) -> Plan:
     """:func:`build_plan` account by account: each account's plan goes to ``each`` as it is
     made (in the files' order) and is not kept; returns the Plan without its accounts (its
-    options and time), once every account is planned without an error."""
+    options and time), once every account is planned without an error.
+    ``fingerprints=False``: nothing is saved, so the live states are not fingerprinted."""
     from reconciler.config import load_config
     from reconciler.planner import PlanOptions, run_using
     from reconciler.project import default_paths
@@ -88,7 +90,8 @@ def stream_plan(
     config = load_config(config_path)
     options = PlanOptions(allow_downgrade=allow_downgrade, force=force)
     paths = list(paths) or default_paths()  # before any platform (or sandbox) is opened
-    with Session(config, options, parallelism=parallelism) as session:
+    with Session(config, options, parallelism=parallelism,
+                 fingerprints=fingerprints) as session:
         for acct in session.plans(paths, account=account):
             each(acct)
         return Plan(accounts=(), options=session.plan_options(), using=run_using(session))
@@ -285,7 +288,9 @@ def _stream_plan(
 
     plan = with_base(stream_plan(
         paths, config_path, each, allow_downgrade=allow_downgrade, force=force,
-        account=account, parallelism=parallelism), base_ref)
+        account=account, parallelism=parallelism,
+        # only a saved plan (json) carries the live states' fingerprints
+        fingerprints="json" in (fmt, written)), base_ref)
     if out and saved is not None:
         from reconciler.outfile import write_file
 
