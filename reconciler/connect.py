@@ -8,9 +8,16 @@ from reconciler.config import Config
 from reconciler.errors import ReconcilerError
 from reconciler.platforms import get
 from reconciler.provider import PROVIDER_KINDS, Provider, provider_factory
+from reconciler.retry import Clock, Sleep
 
 
-def provider_for(platform: str, config: Config) -> Provider:
+def provider_for(
+    platform: str, config: Config, *, clock: Clock | None = None, sleep: Sleep | None = None
+) -> Provider:
+    """The platform's provider, held to its limits: ``max_concurrency`` calls at once (from
+    reconciler.yaml, else the provider's own, e.g. an HTTP pool's size) and ``rate_limit``
+    calls a second, in this one place (:class:`~reconciler.pool.LimitedProvider`) whatever
+    the kind. ``clock``/``sleep``: the rate limiter's (tests inject fake time)."""
     get(platform)  # an unknown platform is a one-line error before any kind is looked up
     kind = config.provider(platform).kind
     factory = provider_factory(kind)
@@ -20,4 +27,12 @@ def provider_for(platform: str, config: Config) -> Provider:
             f"{where}providers.{platform}.kind: unknown provider kind {kind!r}"
             f"{did_you_mean(kind, PROVIDER_KINDS)} (known: {', '.join(sorted(PROVIDER_KINDS))})"
         )
-    return factory(platform, config)
+    provider = factory(platform, config)
+    settings = config.provider(platform)
+    slots = settings.max_concurrency or provider.max_concurrency
+    if not slots and not settings.rate_limit:
+        return provider
+    from reconciler.pool import LimitedProvider
+
+    return LimitedProvider(provider, max_concurrency=slots, rate_limit=settings.rate_limit,
+                           clock=clock, sleep=sleep)

@@ -41,9 +41,16 @@ class Provider(ABC):
       repeated key returns the first outcome and changes nothing more. Raises
       ``TransientError`` (retry may help; the write may or may not have happened),
       ``PlatformError`` / ``PermissionDenied`` (permanent; in the platform's own wording).
+
+    Limits are not the provider's business: :func:`reconciler.connect.provider_for` holds
+    every provider to ``max_concurrency`` / ``rate_limit`` (reconciler/pool.py
+    ``LimitedProvider``), the one place they are enforced.
     """
 
     platform: str
+    #: calls this provider can carry at once by itself (an HTTP client's connection pool):
+    #: the concurrency limit when reconciler.yaml sets none (None: no limit of its own)
+    max_concurrency: int | None = None
 
     @abstractmethod
     def read_account(self, external_id: str) -> ActualAccount: ...

@@ -21,7 +21,7 @@ from reconciler.config import Config
 from reconciler.errors import ValidationFailed
 from reconciler.model import ActualAccount, DesiredAccount
 from reconciler.plan import AccountPlan, Plan
-from reconciler.pool import DEFAULT_PARALLELISM, LimitedProvider, ordered_map
+from reconciler.pool import DEFAULT_PARALLELISM, ordered_map
 from reconciler.prices import unpriced_in_currency
 from reconciler.provider import Provider
 from reconciler.retry import Clock, RetryPolicy, Sleep, call_with_retry
@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
 class Providers:
     """Each platform's provider, opened on first use (once, whichever thread asks first)
-    and, when reconciler.yaml sets them, held to the platform's ``max_concurrency`` /
-    ``rate_limit`` (:class:`~reconciler.pool.LimitedProvider`). Call with a
+    held to the platform's ``max_concurrency`` / ``rate_limit``
+    (:func:`~reconciler.connect.provider_for`). Call with a
     platform name; :meth:`close` closes every provider opened."""
 
     def __init__(self, config: Config, *, clock: Clock | None = None,
@@ -56,16 +56,8 @@ class Providers:
             if provider is None:
                 from reconciler.connect import provider_for
 
-                settings = self.config.provider(platform)
-                provider = provider_for(platform, self.config)
-                if settings.max_concurrency or settings.rate_limit:
-                    provider = LimitedProvider(
-                        provider,
-                        max_concurrency=settings.max_concurrency,
-                        rate_limit=settings.rate_limit,
-                        clock=self._clock,
-                        sleep=self._sleep,
-                    )
+                provider = provider_for(platform, self.config, clock=self._clock,
+                                        sleep=self._sleep)
                 self._made[platform] = provider
             return provider
 

@@ -2,7 +2,9 @@
 
 ``providers.<platform>: {kind: http, url, token_env, timeout, ca_file, max_concurrency,
 rate_limit}`` in reconciler.yaml. httpx gives connection pooling (one pool per provider,
-``max_concurrency`` connections), timeouts and TLS verification; a custom CA is
+``max_concurrency`` connections, default 8), timeouts and TLS verification; the calls in
+flight and their rate are held to ``max_concurrency`` and ``rate_limit`` where every
+provider's are (reconciler/connect.py ``provider_for``), not here; a custom CA is
 ``ca_file``, and verification is never switched off. Transient answers (429, 5xx, a
 timeout, a connection cut mid-answer) raise :class:`TransientError` carrying the bridge's
 ``Retry-After``, which apply's and plan's retries (reconciler/retry.py) honour. Anything
@@ -17,7 +19,6 @@ import email.utils
 import json
 import logging
 import ssl
-import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC
@@ -51,7 +52,7 @@ MAX_ANSWER = 32 << 20
 MAX_MESSAGE = 500
 #: a Retry-After further away than this is taken as this (the retry budget decides)
 MAX_RETRY_AFTER = 300.0
-DEFAULTS: Mapping[str, Any] = {"timeout": 30.0, "max_concurrency": 8, "rate_limit": None}
+DEFAULTS: Mapping[str, Any] = {"timeout": 30.0, "max_concurrency": 8}
 
 
 class BridgeError(ReconcilerError):
@@ -88,25 +89,6 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     return min(max(0.0, when.timestamp() - now), MAX_RETRY_AFTER)
 
 
-class _Pace:
-    """At most ``rate`` request starts per second, shared by every thread."""
-
-    def __init__(self, rate: float | None) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
-
-
 class HttpProvider(Provider):
     """One platform served by the bridge at ``url`` (the base URL, before ``/v1``)."""
 
@@ -120,7 +102,6 @@ class HttpProvider(Provider):
         timeout: float = 30.0,
         ca_file: str | None = None,
         max_concurrency: int = 8,
-        rate_limit: float | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         parts = urlsplit(url)
@@ -148,8 +129,6 @@ class HttpProvider(Provider):
             follow_redirects=False,
             trust_env=False,
         )
-        self._slots = threading.BoundedSemaphore(max_concurrency)
-        self._pace = _Pace(rate_limit)
         self._timeout = timeout
 
     @property
@@ -228,35 +207,33 @@ class HttpProvider(Provider):
     def _send(
         self, method: str, path: str, body: Any, headers: Mapping[str, str] | None, what: str
     ) -> tuple[int, bytes, float | None]:
-        with self._slots:
-            self._pace.wait()
-            try:
-                with self._client.stream(method, path, json=body, headers=headers) as answer:
-                    declared = answer.headers.get("content-length", "")
-                    if declared.isdigit() and int(declared) > MAX_ANSWER:
+        try:
+            with self._client.stream(method, path, json=body, headers=headers) as answer:
+                declared = answer.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > MAX_ANSWER:
+                    raise BridgeError(f"{what}: the answer is larger than "
+                                      f"{MAX_ANSWER >> 20} MiB; refused")
+                chunks, size = [], 0
+                for chunk in answer.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_ANSWER:
                         raise BridgeError(f"{what}: the answer is larger than "
                                           f"{MAX_ANSWER >> 20} MiB; refused")
-                    chunks, size = [], 0
-                    for chunk in answer.iter_bytes():
-                        size += len(chunk)
-                        if size > MAX_ANSWER:
-                            raise BridgeError(f"{what}: the answer is larger than "
-                                              f"{MAX_ANSWER >> 20} MiB; refused")
-                        chunks.append(chunk)
-                    after = retry_after(answer.headers.get("retry-after"))
-                    return answer.status_code, b"".join(chunks), after
-            except httpx.ConnectError as e:
-                raise BridgeUnreachable(_unreachable(self.url, e)) from e
-            except httpx.TimeoutException as e:
-                raise TransientError(
-                    f"{what}: timeout: no answer within {self._timeout:g}s"
-                ) from e
-            except httpx.TransportError as e:
-                raise TransientError(
-                    f"{what}: connection lost before the answer ({_text(e) or type(e).__name__})"
-                ) from e
-            except httpx.InvalidURL as e:
-                raise ReconcilerError(f"{what}: invalid URL ({_text(e)})") from e
+                    chunks.append(chunk)
+                after = retry_after(answer.headers.get("retry-after"))
+                return answer.status_code, b"".join(chunks), after
+        except httpx.ConnectError as e:
+            raise BridgeUnreachable(_unreachable(self.url, e)) from e
+        except httpx.TimeoutException as e:
+            raise TransientError(
+                f"{what}: timeout: no answer within {self._timeout:g}s"
+            ) from e
+        except httpx.TransportError as e:
+            raise TransientError(
+                f"{what}: connection lost before the answer ({_text(e) or type(e).__name__})"
+            ) from e
+        except httpx.InvalidURL as e:
+            raise ReconcilerError(f"{what}: invalid URL ({_text(e)})") from e
 
 
 def _parse(raw: bytes, what: str) -> Any:
@@ -333,5 +310,4 @@ def http_provider(platform: str, config: Config) -> Provider:
     return HttpProvider(
         platform, url, token, token_env=token_env, timeout=float(settings["timeout"]),
         ca_file=ca_file, max_concurrency=int(settings["max_concurrency"]),
-        rate_limit=None if settings["rate_limit"] is None else float(settings["rate_limit"]),
     )
