@@ -4,22 +4,30 @@ the saved plan's digest (computed as the accounts pass) is the one load_plan che
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
+import weakref
 from dataclasses import replace
+from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
+import jinja2
 import pytest
 from click.testing import CliRunner
-from render_sample import CREATED_AT, GOLDEN, mitel, sample_plan
+from hypothesis import given
+from hypothesis import strategies as st
+from render_sample import CREATED_AT, GOLDEN, contoso, ipecs, mitel, partner, quiet, sample_plan
 
 from reconciler.cli import cli
 from reconciler.config import load_config
 from reconciler.escape import mask_email, walk_strings
 from reconciler.plan import Plan
 from reconciler.planio import load_plan, plan_to_json
-from reconciler.render import stream
+from reconciler.render import render, stream
+from reconciler.render.env import environment
+from reconciler.render.view import RICH_ARROW, view
 from reconciler.session import Session
 
 REPO = Path(__file__).parent.parent
@@ -59,6 +67,71 @@ def test_streamed_json_is_the_whole_plans_json(spool_size: int, mask: bool) -> N
 
 def test_streamed_text_spilled_to_disk_is_the_golden_text(spool_size: int) -> None:
     assert _streamed(sample_plan(), "text") == (GOLDEN / "sample.txt").read_text("utf-8")
+
+
+@st.composite
+def plans(draw: st.DrawFn) -> Plan:
+    """Plans made of the sample accounts: any number, any order, renamed (markup, e-mails,
+    control characters), some without their later steps, priced in another currency."""
+    made = []
+    for build in draw(st.lists(st.sampled_from([mitel, ipecs, contoso, partner, quiet]),
+                               max_size=6)):
+        acct = build()
+        name = draw(st.sampled_from(["", "<b>x</b>", "a@b.example", "ü\n|*", "x" * 70]))
+        keep = draw(st.integers(0, len(acct.steps)))
+        currency = draw(st.sampled_from([acct.cost.currency, "EUR"]))
+        made.append(replace(acct, account=acct.account + name, steps=acct.steps[:keep],
+                            cost=replace(acct.cost, currency=currency,
+                                         one_time=acct.cost.one_time + Decimal(keep))))
+    return Plan(tuple(made), created_at=CREATED_AT)
+
+
+def _whole_html(plan: Plan, mask: bool) -> str:
+    """The page as the whole plan was rendered before it was streamed (its template kept in
+    tests/reference as the oracle)."""
+    env = environment()
+    oracle = jinja2.Environment(loader=jinja2.FileSystemLoader(REPO / "tests" / "reference"),
+                                undefined=jinja2.StrictUndefined, autoescape=True,
+                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    oracle.globals.update(env.globals)
+    return oracle.get_template("html_whole.j2").render(
+        plan=view(plan, mask_emails=mask, arrow=RICH_ARROW))
+
+
+@pytest.mark.parametrize("spool", [stream.SPOOL_BYTES, 1], ids=["in-memory", "spilled"])
+@given(plan=plans(), mask=st.booleans())
+def test_streamed_html_is_the_whole_plans_page(spool: int, plan: Plan, mask: bool) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(stream, "SPOOL_BYTES", spool)
+        assert _streamed(plan, "html", mask_emails=mask) == _whole_html(plan, mask)
+
+
+def test_streamed_html_of_the_sample_is_the_golden_page(spool_size: int) -> None:
+    page = _streamed(sample_plan(), "html")
+    assert page == (GOLDEN / "sample.html").read_text("utf-8") == _whole_html(
+        sample_plan(), False)
+
+
+@pytest.mark.parametrize("fmt", stream.STREAMED)
+def test_a_writer_keeps_no_account_plan_after_add(fmt: str) -> None:
+    w = stream.writer(fmt)
+    refs = []
+    for build in (mitel, ipecs, contoso, partner, quiet):
+        acct = build()
+        refs.append(weakref.ref(acct))
+        w.add(acct)
+        del acct
+    gc.collect()
+    assert [r() for r in refs] == [None] * 5
+    out = StringIO()
+    w.finish(Plan((), created_at=CREATED_AT), out)
+    assert out.getvalue() == render_text(sample_plan(), fmt)
+
+
+def render_text(plan: Plan, fmt: str) -> str:
+    out = StringIO()
+    render(plan, fmt, out)
+    return out.getvalue()
 
 
 def test_streamed_plan_saved_loads_with_its_digest_and_shows_the_same_text(

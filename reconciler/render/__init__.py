@@ -16,7 +16,7 @@ from reconciler.render.drift import drift_view, has_drift
 from reconciler.render.env import environment, paint, render_template
 from reconciler.render.markdown import fit_drift, render_markdown
 from reconciler.render.stream import STREAMED, using_line, write_plan
-from reconciler.render.view import RICH_ARROW, TEXT_ARROW, view
+from reconciler.render.view import RICH_ARROW, view
 
 #: runbook: the steps as a person does them in the portal, markdown (reconciler.portal)
 FORMATS = ("text", "markdown", "json", "html", "runbook")
@@ -49,12 +49,9 @@ def render(
 
         render_plan(plan, "markdown", fh, mask_emails=mask_emails)
         return
-    data = view(plan, mask_emails=mask_emails, base_now=base_now,
-                arrow=TEXT_ARROW if fmt == "text" else RICH_ARROW)
+    data = view(plan, mask_emails=mask_emails, base_now=base_now, arrow=RICH_ARROW)
     if fmt == "markdown":
         render_markdown(walk_strings(data, md), fh)
-    elif fmt == "html":
-        render_template("html.j2", fh, plan=data)
     else:
         raise ValueError(f"unknown format {fmt!r}")
 

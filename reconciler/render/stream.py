@@ -15,22 +15,20 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from typing import IO, Any, Protocol
 
 from reconciler.escape import mask_email, terminal, walk_strings
-from reconciler.money import ZERO, fmt, signed
 from reconciler.plan import FORMAT_VERSION, AccountPlan, Plan, PlanTotals
 from reconciler.planio import account_to_json
 from reconciler.render.env import environment, paint
-from reconciler.render.view import TEXT_ARROW, account_view, prices_text
+from reconciler.render.summary import Summary
+from reconciler.render.view import RICH_ARROW, TEXT_ARROW, account_view, cleaned
 
 #: rendered accounts held in memory up to this size, then on disk (assumed: 256 KiB)
 SPOOL_BYTES = 256 * 1024
 
-#: the formats a writer renders account by account (markdown fits a size budget over the
-#: whole plan, html and the runbook are made from the whole plan)
-STREAMED = ("text", "json")
+#: the formats a writer renders account by account (the runbook is made from the whole plan)
+STREAMED = ("text", "json", "html")
 
 
 class PlanWriter(Protocol):
@@ -64,61 +62,63 @@ class TextWriter:
     def __init__(self, *, color: bool = False, mask_emails: bool = False) -> None:
         self.paint = paint(color)
         self.mask_emails = mask_emails
-        self.totals = PlanTotals()
-        self.counts = {"add": 0, "change": 0, "remove": 0, "manual": 0}
+        self.summary = Summary()
+        self.totals = self.summary.totals
         self.body = _spool()
         self.verdicts = _spool()
 
     def add(self, acct: AccountPlan) -> None:
-        self.totals.add(acct)
-        data = walk_strings(account_view(acct, TEXT_ARROW), terminal)
-        if self.mask_emails:
-            data = walk_strings(data, mask_email)
-        for k, n in data["counts"].items():
-            self.counts[k] += n
+        data = cleaned(account_view(acct, TEXT_ARROW), TEXT_ARROW, self.mask_emails)
+        self.summary.add(acct, data)
         env = environment()
         if data["blocked"]:
-            self._write(self.verdicts, env.get_template("text_verdicts.j2")
-                        .generate(a=data, paint=self.paint))
-        self._write(self.body, env.get_template("text_account.j2")
-                    .generate(a=data, arrow=TEXT_ARROW, paint=self.paint))
-
-    @staticmethod
-    def _write(fh: IO[str], chunks: Iterable[str]) -> None:
-        for chunk in chunks:
-            fh.write(chunk)
-
-    def summary(self) -> dict[str, Any]:
-        """The closing summary (what ``render.view.view`` says of the whole plan)."""
-        t = self.totals
-        margins = t.margins()
-        return {
-            **self.counts,
-            "totals": [
-                {"currency": c, "monthly_delta": signed(t.monthly[c]), "one_time": fmt(t.once[c])}
-                for c in sorted(t.monthly)
-            ] or [{"currency": "USD", "monthly_delta": signed(ZERO), "one_time": fmt(ZERO)}],
-            "blocked": t.blocked,
-            "has_changes": t.has_changes,
-            "prices": prices_text(len(t.used), len(t.sample)),
-            "sample_prices": bool(t.sample),
-            "margin": {"revenue_delta": signed(Decimal(margins["revenue_delta"])),
-                       "margin_delta": signed(Decimal(margins["margin_delta"])),
-                       "margin_after": margins["margin_after"]} if margins else None,
-        }
+            _write(self.verdicts, env.get_template("text_verdicts.j2")
+                   .generate(a=data, paint=self.paint))
+        _write(self.body, env.get_template("text_account.j2")
+               .generate(a=data, arrow=TEXT_ARROW, paint=self.paint))
 
     def finish(self, plan: Plan, fh: IO[str]) -> None:
         env = environment()
-        self._write(fh, env.get_template("text_head.j2").generate(
+        _write(fh, env.get_template("text_head.j2").generate(
             using=using_line(plan), blocked=self.totals.blocked,
             verdicts=_lines(self.verdicts), paint=self.paint))
         self.verdicts.close()
         _copy(self.body, fh)
-        summary = walk_strings(self.summary(), terminal)
-        if self.mask_emails:
-            summary = walk_strings(summary, mask_email)
-        self._write(fh, env.get_template("text_summary.j2").generate(
-            s_=summary, paint=self.paint))
+        _write(fh, env.get_template("text_summary.j2").generate(
+            s_=cleaned(self.summary.view(), TEXT_ARROW, self.mask_emails), paint=self.paint))
+
+
+class HtmlWriter:
+    """The self-contained page (``html.j2``): the summary table's rows and the accounts'
+    sections (``html_parts.j2``) spooled as they come, the page written around them."""
+
+    def __init__(self, *, mask_emails: bool = False) -> None:
+        self.mask_emails = mask_emails
+        self.summary = Summary()
+        self.totals = self.summary.totals
+        self.rows = _spool()
+        self.sections = _spool()
+
+    def add(self, acct: AccountPlan) -> None:
+        data = cleaned(account_view(acct, RICH_ARROW), RICH_ARROW, self.mask_emails)
+        self.summary.add(acct, data)
+        parts: Any = environment().get_template("html_parts.j2").module
+        index = self.totals.accounts
+        self.rows.write(str(parts.row(data, index)) + "\n")
+        self.sections.write(str(parts.section(data, index, RICH_ARROW)) + "\n")
+
+    def finish(self, plan: Plan, fh: IO[str]) -> None:
+        page = cleaned({"format_version": plan.format_version, "created_at": plan.created_at,
+                        "summary": self.summary.view()}, RICH_ARROW, self.mask_emails)
+        _write(fh, environment().get_template("html.j2").generate(
+            plan=page, rows=_lines(self.rows), sections=_lines(self.sections)))
+        self.rows.close()
+        self.sections.close()
+
+
+def _write(fh: IO[str], chunks: Iterable[str]) -> None:
+    for chunk in chunks:
+        fh.write(chunk)
 
 
 def _dumps(data: Any, **kw: Any) -> str:
@@ -185,6 +185,8 @@ def writer(fmt: str, *, color: bool = False, mask_emails: bool = False) -> PlanW
         return TextWriter(color=color, mask_emails=mask_emails)
     if fmt == "json":
         return JsonWriter(mask_emails=mask_emails)
+    if fmt == "html":
+        return HtmlWriter(mask_emails=mask_emails)
     raise ValueError(f"{fmt!r} is not rendered account by account")
 
 

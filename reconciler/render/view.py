@@ -15,6 +15,7 @@ from reconciler.escape import mask_email, terminal, walk_strings
 from reconciler.money import ZERO, fmt, signed
 from reconciler.plan import AccountPlan, Plan, Step
 from reconciler.platforms import PLATFORMS
+from reconciler.render.summary import Summary, prices_text
 
 #: action -> (sign, kind). A replace is Terraform's -/+ : one removed and one added.
 SIGNS: dict[str, tuple[str, str]] = {
@@ -289,20 +290,6 @@ def account_view(acct: AccountPlan, arrow: str = TEXT_ARROW) -> dict[str, Any]:
     }
 
 
-def _totals(plan: Plan) -> list[dict[str, str]]:
-    """Monthly delta and one-time per currency (accounts may be priced in different ones)."""
-    monthly: dict[str, Decimal] = {}
-    once: dict[str, Decimal] = {}
-    for a in plan.accounts:
-        c = a.cost.currency
-        monthly[c] = monthly.get(c, ZERO) + a.cost.monthly_delta
-        once[c] = once.get(c, ZERO) + a.cost.one_time
-    return [
-        {"currency": c, "monthly_delta": signed(monthly[c]), "one_time": fmt(once[c])}
-        for c in sorted(monthly)
-    ] or [{"currency": "USD", "monthly_delta": signed(ZERO), "one_time": fmt(ZERO)}]
-
-
 def _margin_view(acct: AccountPlan) -> dict[str, Any]:
     c = acct.cost
     if c.revenue_before is None or c.revenue_after is None:
@@ -316,25 +303,6 @@ def _margin_view(acct: AccountPlan) -> dict[str, Any]:
         "margin_after": fmt(c.margin_after),
         "margin_delta": signed(c.margin_after - c.margin_before),
     }
-
-
-def _summary_margin(plan: Plan) -> dict[str, str] | None:
-    """Revenue and margin change of the accounts with customer prices (None: none has)."""
-    m = plan.margins()
-    if not m:
-        return None
-    return {"revenue_delta": signed(Decimal(m["revenue_delta"])),
-            "margin_delta": signed(Decimal(m["margin_delta"])),
-            "margin_after": m["margin_after"]}
-
-
-def prices_text(used: int, from_samples: int) -> str:
-    """ "7 of 9 from samples" / "all 9 from the price book" / "" (no prices used)."""
-    if not used:
-        return ""
-    if not from_samples:
-        return f"all {used} from the price book"
-    return f"{from_samples} of {used} from samples"
 
 
 def base_view(plan: Plan, base_now: str | None) -> dict[str, Any] | None:
@@ -351,6 +319,18 @@ def base_view(plan: Plan, base_now: str | None) -> dict[str, Any] | None:
     }
 
 
+def cleaned(data: Any, arrow: str = TEXT_ARROW, mask_emails: bool = False) -> Any:
+    """``data`` (a view or part of one) with user text made one line, the text arrow of
+    messages worded elsewhere made ``arrow``, and e-mails masked on request."""
+    data = walk_strings(data, terminal)
+    if arrow != TEXT_ARROW:
+        # messages worded elsewhere (policy verdicts, platform answers) use the text arrow
+        data = walk_strings(data, lambda t: t.replace(TEXT_ARROW, arrow))
+    if mask_emails:
+        data = walk_strings(data, mask_email)
+    return data
+
+
 def view(
     plan: Plan, *, mask_emails: bool = False, arrow: str = TEXT_ARROW,
     base_now: str | None = None,
@@ -362,36 +342,22 @@ def view(
     output never mixes two arrows. ``base_now`` is the commit the plan's base ref names
     now: when it differs from the one planned from, the view says the branch moved.
     """
-    accounts = [account_view(a, arrow) for a in plan.accounts]
-    prices = plan.prices()
-    counts = {"add": 0, "change": 0, "remove": 0, "manual": 0}
-    for a in accounts:
-        for k, n in a["counts"].items():
-            counts[k] += n
-    data: dict[str, Any] = {
+    summary = Summary()
+    accounts = []
+    for acct in plan.accounts:
+        data = account_view(acct, arrow)
+        summary.add(acct, data)
+        accounts.append(data)
+    return cleaned({**plan_head(plan, arrow, base_now), "accounts": accounts,
+                    "summary": summary.view()}, arrow, mask_emails)
+
+
+def plan_head(plan: Plan, arrow: str = TEXT_ARROW, base_now: str | None = None
+              ) -> dict[str, Any]:
+    """The keys of a plan's view besides its accounts and summary (not yet cleaned)."""
+    return {
         "format_version": plan.format_version,
         "created_at": plan.created_at,
         "arrow": arrow,
         "base": base_view(plan, base_now),
-        "accounts": accounts,
-        "summary": {
-            "accounts": len(accounts),
-            "steps": sum(len(a["steps"]) for a in accounts),
-            **counts,
-            "totals": _totals(plan),
-            "blocked": sum(1 for a in accounts if a["blocked"]),
-            "warnings": sum(a["warning_count"] for a in accounts),
-            "has_changes": plan.has_changes,
-            "unmanaged": sum(len(a["unmanaged"]) for a in accounts),
-            "prices": prices_text(prices["used"], prices["from_samples"]),
-            "sample_prices": prices["from_samples"] > 0,
-            "margin": _summary_margin(plan),
-        },
     }
-    data = walk_strings(data, terminal)
-    if arrow != TEXT_ARROW:
-        # messages worded elsewhere (policy verdicts, platform answers) use the text arrow
-        data = walk_strings(data, lambda t: t.replace(TEXT_ARROW, arrow))
-    if mask_emails:
-        data = walk_strings(data, mask_email)
-    return data
