@@ -159,6 +159,9 @@ class StateStore(ABC):
         self.lease_seconds = lease_seconds
         self._mutex = threading.RLock()
         self._held: dict[str, LockInfo] = {}
+        #: per held lease (by token), the monotonic time just *before* the statement that
+        #: last took or renewed it succeeded: the lease surely lasts until then + lease
+        self._renewed: dict[str, float] = {}
         #: platform accounts whose lease the heartbeat found reclaimed by another run
         self._lost: set[Scope] = set()
         self._stop = threading.Event()
@@ -291,11 +294,12 @@ class StateStore(ABC):
         )
         waited = False
         while True:
+            asked = time.monotonic()
             with self._mutex:
                 got, held = self._try(mine, break_dead)
             if got is not None:
                 if pid is None:  # this process holds it: keep it alive
-                    self._hold(got)
+                    self._hold(got, asked)
                 return got
             assert held is not None
             remaining = deadline - time.monotonic()
@@ -344,6 +348,7 @@ class StateStore(ABC):
         """Free a lease this run holds; one taken over by someone else is left alone."""
         with self._mutex:
             self._held.pop(lock.token, None)
+            self._renewed.pop(lock.token, None)
             self._lost.discard(lock.scope)
             self._delete(lock.scope, lock.token)
 
@@ -376,19 +381,36 @@ class StateStore(ABC):
             self.release(lock)
 
     def check(self, scope: Scope) -> None:
-        """Raise :class:`LockLost` if the heartbeat found this run's lease of ``scope``
-        reclaimed (it expired while the run stalled): apply calls this before each write."""
+        """Raise :class:`LockLost` if this run can no longer be sure it holds the lease of
+        ``scope``: the heartbeat found it reclaimed (it expired while the run stalled), or
+        could not renew it for so long (the store unreachable) that it may have expired
+        and been taken by another run. Apply calls this before each write."""
         if scope in self._lost:
             raise LockLost(
                 f"lost the lock of {scope}: its lease expired and another run took it; "
                 "stopped before writing anything more"
             )
+        # copies, not the mutex: a renewal hanging on the network must not hang this too
+        held, renewed = self._held.copy(), self._renewed.copy()
+        now = time.monotonic()
+        ages = [now - renewed[token] for token, lock in held.items()
+                if lock.scope == scope and token in renewed]
+        # a margin of one heartbeat: the write about to be sent takes time too
+        limit = self.lease_seconds * (1 - HEARTBEAT_FRACTION)
+        if ages and min(ages) >= limit:
+            raise LockLost(
+                f"lost the lock of {scope}: its lease could not be renewed for "
+                f"{min(ages):.0f}s (the state store {self.describe()} did not answer), so "
+                "it may have expired and been taken by another run; stopped before "
+                "writing anything more"
+            )
 
     # -------------------------------------------------------------- heartbeat
 
-    def _hold(self, lock: LockInfo) -> None:
+    def _hold(self, lock: LockInfo, asked: float) -> None:
         with self._mutex:
             self._held[lock.token] = lock
+            self._renewed[lock.token] = asked
             if self._beat is None:
                 self._beat = threading.Thread(
                     target=self._heartbeat, name="reconciler-lease", daemon=True
@@ -404,6 +426,7 @@ class StateStore(ABC):
         """Renew every lease this store holds (the heartbeat thread calls this)."""
         with self._mutex:
             for token, lock in list(self._held.items()):
+                asked = time.monotonic()
                 try:
                     ok = self._renew(lock)
                 except ReconcilerError as e:  # a network blip: the next beat tries again
@@ -413,6 +436,9 @@ class StateStore(ABC):
                     log.error("lost the lease of account %s: it was reclaimed", lock.account)
                     self._lost.add(lock.scope)
                     del self._held[token]
+                    self._renewed.pop(token, None)
+                    continue
+                self._renewed[token] = asked
 
     def close(self) -> None:
         self._stop.set()
@@ -423,6 +449,7 @@ class StateStore(ABC):
                 with suppress(ReconcilerError):
                     self._delete(lock.scope, lock.token)
             self._held.clear()
+            self._renewed.clear()
             self._close()
 
     def __enter__(self) -> StateStore:

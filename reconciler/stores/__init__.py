@@ -19,6 +19,13 @@ def state_url(config: Config) -> str | None:
     return url.reveal() if url is not None else config.state_url
 
 
+def _url_source(config: Config) -> str:
+    """Where the URL came from, for the one line a malformed one gets."""
+    if env_value(STATE_URL_ENV) is not None:
+        return STATE_URL_ENV
+    return f"state.url in {config.source}" if config.source else "state.url"
+
+
 def sqlite_path(config: Config) -> Path:
     path = config.state_path
     return path if path.is_absolute() else config.root / path
@@ -34,7 +41,8 @@ def open_store(
     if url:
         from reconciler.stores.postgres import PostgresStateStore
 
-        return PostgresStateStore(url, password=_password(config), lock_timeout=lock_timeout)
+        return PostgresStateStore(url, password=_password(config), lock_timeout=lock_timeout,
+                                  source=_url_source(config))
     from reconciler.stores.sqlite import SqliteStateStore
 
     path = sqlite_path(config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.state import JournalEntry
+from reconciler.state import JournalEntry, StateError
 
 JOURNAL_COLUMNS = (
     "time, account, step_id, action, target, result, error, detail, idempotency_key,"
@@ -47,3 +47,12 @@ class SqlJournal:
         with self._mutex:
             rows = self._execute(sql, args).fetchall()
         return [JournalEntry(*row) for row in reversed(rows)]
+
+
+def newer_schema(where: str, found: int, known: int) -> StateError:
+    """A store a newer reconciler migrated: this one would misread it, so it is refused
+    on opening, before anything is read or written."""
+    return StateError(
+        f"the state store {where} is at schema version {found}, newer than this "
+        f"reconciler knows ({known}); upgrade reconciler"
+    )

@@ -21,7 +21,8 @@ from reconciler.state import (
     StateStore,
     iso,
 )
-from reconciler.stores.journal import SqlJournal
+from reconciler.stores.journal import SqlJournal, newer_schema
+from reconciler.stores.pgurl import parse_state_url
 
 if TYPE_CHECKING:
     import psycopg
@@ -92,6 +93,11 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     ),
 )
 LATEST = MIGRATIONS[-1][0]
+#: a connection whose server or network went silent fails within about half a minute
+#: instead of hanging the heartbeat (TCP keepalives and TCP_USER_TIMEOUT; client-side
+#: socket options, fine behind a pooler) (assumed)
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+               "keepalives_count": 3, "tcp_user_timeout": 30_000}
 #: any fixed number: the key of the transaction-scoped advisory lock migrations take
 _MIGRATION_LOCK = 0x7265636F6E
 
@@ -118,29 +124,53 @@ class PostgresStateStore(SqlJournal, StateStore):
         lease_seconds: float = LEASE_SECONDS,
         connect_timeout: int = 10,
         migrate: bool = True,
+        source: str = "the state store URL",
     ) -> None:
+        """``url``: a ``postgresql://`` URL, which may hold a password (taken out before
+        the driver sees it, see :mod:`reconciler.stores.pgurl`); ``password`` (from
+        ``state.password_env``) is used when the URL has none. ``source`` names where the
+        URL came from, for the error a malformed one gets."""
         super().__init__(lock_timeout=lock_timeout, lease_seconds=lease_seconds)
         import psycopg
 
-        self.url = url
-        self._password = password
-        self._where = redact(url)
+        parsed = parse_state_url(url, source)
+        self.url = parsed.url
+        self._password = parsed.password if parsed.password is not None else password
+        self._where = parsed.shown
         self._psycopg = psycopg
+        self._connect_timeout = connect_timeout
+        self._conn = self._connect("cannot open the state store")
+        self.opened_at_version = self.schema_version()
+        if self.opened_at_version > LATEST:
+            self._conn.close()
+            raise newer_schema(self._where, self.opened_at_version, LATEST)
+        if migrate and self.opened_at_version < LATEST:
+            self.migrate()
+
+    def _connect(self, failed: str) -> psycopg.Connection[Any]:
+        psycopg = self._psycopg
         try:
-            self._conn = psycopg.connect(
-                url,
-                password=password,
+            return psycopg.connect(
+                self.url,
+                password=self._password,
                 autocommit=True,
                 # server-side prepared statements do not survive a transaction pooler
                 prepare_threshold=None,
-                connect_timeout=connect_timeout,
+                connect_timeout=self._connect_timeout,
                 application_name="reconciler",
+                **_KEEPALIVES,
             )
         except psycopg.Error as e:
-            raise StateError(f"cannot open the state store {self._where}: {self._clean(e)}") from e
-        self.opened_at_version = self.schema_version()
-        if migrate and self.opened_at_version < LATEST:
-            self.migrate()
+            raise StateError(f"{failed} {self._where}: {self._clean(e)}") from e
+
+    def _live(self) -> psycopg.Connection[Any]:
+        """The connection, made again when the last one was lost (the server restarted,
+        a pooler or the network dropped it): the heartbeat must outlive a blip. Only a
+        statement *after* the loss goes to the new connection; the one that failed is
+        reported, never sent twice."""
+        if self._conn.closed:
+            self._conn = self._connect("cannot reach the state store")
+        return self._conn
 
     def describe(self) -> str:
         return self._where
@@ -154,16 +184,17 @@ class PostgresStateStore(SqlJournal, StateStore):
         return iso(row[0])
 
     def _clean(self, e: BaseException) -> str:
-        """The driver's message on one line, never carrying the password."""
+        """The driver's message on one line. The driver never had the password in a URL
+        and never prints one; still, a password of a few characters or more is masked."""
         text = " ".join(str(e).split())
-        if self._password:
+        if self._password and len(self._password) >= 3:
             text = text.replace(self._password, "***")
-        return text.replace(self.url, self._where) if self.url else text
+        return text.replace(self.url, self._where)
 
     def _execute(self, sql: str, args: Any = ()) -> psycopg.Cursor[Any]:
         with self._mutex:
             try:
-                return self._conn.execute(sql, args)
+                return self._live().execute(sql, args)
             except self._psycopg.Error as e:
                 raise StateError(f"state store {self._where}: {self._clean(e)}") from e
 
@@ -184,6 +215,7 @@ class PostgresStateStore(SqlJournal, StateStore):
     def migrate(self) -> tuple[int, int]:
         psycopg = self._psycopg
         with self._mutex:
+            self._live()
             try:
                 with self._conn.transaction():
                     self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
@@ -194,10 +226,7 @@ class PostgresStateStore(SqlJournal, StateStore):
                     )
                     before = self.schema_version()
                     if before > LATEST:
-                        raise StateError(
-                            f"the state store {self._where} is at schema version {before}, "
-                            f"newer than this reconciler knows ({LATEST}); upgrade reconciler"
-                        )
+                        raise newer_schema(self._where, before, LATEST)
                     for version, description, script in MIGRATIONS:
                         if version > before:
                             self._conn.execute(script.encode())
@@ -306,20 +335,6 @@ class PostgresStateStore(SqlJournal, StateStore):
             (scope.platform, scope.external_id, list(steps)),
         )
 
-
-
-def redact(url: str) -> str:
-    """``postgresql://user@host:port/db``: the URL as shown in messages, never a password."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        parts = conninfo_to_dict(url)
-    except Exception:  # noqa: BLE001 - a malformed URL: show nothing of it
-        return "postgresql://(unparseable URL)"
-    user = f"{parts['user']}@" if parts.get("user") else ""
-    port = f":{parts['port']}" if parts.get("port") else ""
-    db = f"/{parts['dbname']}" if parts.get("dbname") else ""
-    return f"postgresql://{user}{parts.get('host', '')}{port}{db}"
 
 
 def _lock(row: Any) -> LockInfo:

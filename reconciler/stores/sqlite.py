@@ -25,7 +25,7 @@ from reconciler.state import (
     iso,
     utc_now,
 )
-from reconciler.stores.journal import SqlJournal
+from reconciler.stores.journal import SqlJournal, newer_schema
 
 #: seconds a connection waits for another writer before SQLite reports "database is locked"
 BUSY_TIMEOUT = 10.0
@@ -135,6 +135,9 @@ class SqliteStateStore(SqlJournal, StateStore):
             self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
             self._wal()
             self.opened_at_version = self.schema_version()
+            if self.opened_at_version > LATEST:
+                self._db.close()
+                raise newer_schema(str(self.path), self.opened_at_version, LATEST)
             if self.opened_at_version < LATEST:
                 self.migrate()
         except (OSError, sqlite3.Error) as e:
@@ -174,10 +177,7 @@ class SqliteStateStore(SqlJournal, StateStore):
                 before = self.schema_version()
                 if before > LATEST:
                     self._db.execute("ROLLBACK")
-                    raise StateError(
-                        f"the state store {self.path} is at schema version {before}, newer "
-                        f"than this reconciler knows ({LATEST}); upgrade reconciler"
-                    )
+                    raise newer_schema(str(self.path), before, LATEST)
                 for version, script in MIGRATIONS:
                     if version > before:
                         self._run_script(script)

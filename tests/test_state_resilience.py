@@ -1,0 +1,149 @@
+"""The state store when the database misbehaves under a running apply: the connection is
+dropped (a server restart, a pooler recycling it, the network), the database is
+unreachable for longer than a lease, or it was migrated by a newer reconciler. Against a
+real PostgreSQL server (tests/postgres_server.py) and the SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from apply_helpers import invoke, workspace
+from postgres_server import PASSWORD, PostgresServer
+
+from reconciler.errors import LockHeld
+from reconciler.state import LockLost, Scope, StateError
+from reconciler.stores import STATE_URL_ENV
+from reconciler.stores.postgres import LATEST as PG_LATEST
+from reconciler.stores.postgres import PostgresStateStore
+from reconciler.stores.sqlite import LATEST as SQLITE_LATEST
+from reconciler.stores.sqlite import SqliteStateStore
+
+NW = Scope("mitel-connect", "400123")
+
+
+def _drop_connection(server: PostgresServer, store: PostgresStateStore) -> None:
+    """What a server restart or a pooler does to the store's session."""
+    with psycopg.connect(server.url(), password=PASSWORD, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (store._conn.info.backend_pid,))
+
+
+def _wait(predicate: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.05)
+
+
+def test_a_dropped_connection_does_not_lose_a_running_applys_lease(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.new_database()
+    holder = PostgresStateStore(url, password=PASSWORD, lease_seconds=1.5)
+    other = PostgresStateStore(url, password=PASSWORD)
+    try:
+        holder.acquire(NW, "northwind")
+        _drop_connection(postgres_server, holder)
+        time.sleep(2.5)  # longer than the lease: only renewals on a new connection keep it
+        with pytest.raises(LockHeld):
+            other.acquire(NW, "northwind", host="ci-8")
+        holder.check(NW)  # still ours, and the store works again
+        assert [e.account for e in holder.history()] == []
+    finally:
+        holder.close()
+        other.close()
+
+
+def test_a_lease_that_could_not_be_renewed_stops_the_writes(
+    postgres_server: PostgresServer,
+) -> None:
+    """The holder cannot reach the database for longer than its lease while another
+    runner can: that runner reclaims the account, so the holder must not write again
+    (before: it went on writing, two writers on one account)."""
+    url = postgres_server.new_database()
+    dbname = url.rsplit("/", 1)[1]
+    role = f"runner_{dbname}"
+    with psycopg.connect(postgres_server.url(), password=PASSWORD, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'runner-pw'")
+        admin.execute(f'ALTER DATABASE "{dbname}" OWNER TO {role}')
+    holder = PostgresStateStore(url.replace("postgres@", f"{role}@"), password="runner-pw",
+                                lease_seconds=1.5)
+    other = PostgresStateStore(url, password=PASSWORD, lock_timeout=5)
+    try:
+        holder.acquire(NW, "northwind")
+        holder.check(NW)
+        with psycopg.connect(postgres_server.url(), password=PASSWORD,
+                             autocommit=True) as admin:
+            admin.execute(f"ALTER ROLE {role} NOLOGIN")  # the holder's network is gone
+        _drop_connection(postgres_server, holder)
+        _wait(lambda: _lost(holder), 5)
+        with pytest.raises(LockLost, match=(
+            r"^lost the lock of mitel-connect 400123: its lease could not be renewed for \d+s "
+            r"\(the state store postgresql://runner_\w+@127\.0\.0\.1:\d+/\w+ did not "
+            r"answer\), so it may have expired and been taken by another run; stopped before "
+            r"writing anything more$"
+        )):
+            holder.check(NW)
+        assert other.acquire(NW, "northwind", host="ci-8").host == "ci-8"  # reclaimed
+        with psycopg.connect(postgres_server.url(), password=PASSWORD,
+                             autocommit=True) as admin:
+            admin.execute(f"ALTER ROLE {role} LOGIN")  # back: its renewal finds it taken
+        _wait(lambda: NW in holder._lost, 5)
+        with pytest.raises(LockLost, match="its lease expired and another run took it"):
+            holder.check(NW)
+        assert other.holder(NW).host == "ci-8"  # type: ignore[union-attr]
+    finally:
+        holder.close()
+        other.close()
+
+
+def _lost(store: PostgresStateStore) -> bool:
+    try:
+        store.check(NW)
+    except LockLost:
+        return True
+    return False
+
+
+# ------------------------------------------------------------- newer schema
+
+
+def test_a_database_migrated_by_a_newer_reconciler_is_refused_on_opening(
+    tmp_path: Path, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = postgres_server.new_database()
+    PostgresStateStore(url, password=PASSWORD).close()
+    with psycopg.connect(url, password=PASSWORD, autocommit=True) as admin:
+        admin.execute("INSERT INTO reconciler_schema (version, description) VALUES (%s, 'x')",
+                      (PG_LATEST + 1,))
+    ws = workspace(tmp_path, demo=("northwind-mitel",))
+    monkeypatch.setenv(STATE_URL_ENV, url)
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    expected = (
+        f"error: the state store {url} is at schema version {PG_LATEST + 1}, newer than this "
+        f"reconciler knows ({PG_LATEST}); upgrade reconciler\n"
+    )
+    for args in (("history",), ("apply", "--auto-approve"), ("state", "migrate"),
+                 ("unlock", "northwind")):
+        result = invoke(ws, *args)
+        assert (result.exit_code, result.output) == (1, expected), args
+
+
+def test_a_sqlite_file_of_a_newer_reconciler_is_refused_on_opening(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, demo=("northwind-mitel",))
+    path = ws / ".reconciler" / "state.db"
+    SqliteStateStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SQLITE_LATEST + 1}")
+    expected = (
+        f"error: the state store .reconciler/state.db is at schema version "
+        f"{SQLITE_LATEST + 1}, newer than this reconciler knows ({SQLITE_LATEST}); "
+        "upgrade reconciler\n"
+    )
+    for args in (("history",), ("apply", "--auto-approve"), ("state", "migrate")):
+        result = invoke(ws, *args)
+        assert (result.exit_code, result.output) == (1, expected), args
+    with pytest.raises(StateError, match="newer than this reconciler knows"):
+        SqliteStateStore(path)
