@@ -75,6 +75,34 @@ def test_every_platform_record_is_complete() -> None:
         assert platform.user_fields and platform.product_noun and platform.products_heading
         assert platform.pool_field is None or platform.pool_field in platform.user_fields
         assert (platform.default_role is None) == (not platform.roles)
+        # the parts named by "module:attribute" are there (a typo fails here, not in a run)
+        assert callable(platform.validate) and callable(platform.planner)
+        assert platform.complete is None or callable(platform.complete)
+        assert platform.portal is None or platform.portal.sheets
+
+
+def test_the_registry_loads_a_platforms_parts_on_first_use() -> None:
+    """Loading the registry loads the catalogs only: the planner, rules and portal of a
+    platform are imported when a run first uses them, and only that platform's."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from reconciler.platforms import PLATFORMS\n"
+        "def parts():\n"
+        "    return sorted(m for m in sys.modules if m.startswith('reconciler.platforms.')\n"
+        "                  and m.rsplit('.', 1)[1] in ('planner', 'rules', 'portal', 'runbook')\n"
+        "                  or m.startswith('reconciler.portal'))\n"
+        "print(parts())\n"
+        "PLATFORMS['mitel-connect'].planner\n"
+        "print(parts())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    before, after = out.stdout.splitlines()
+    assert before == "[]"
+    assert after == "['reconciler.platforms.mitel.planner']"
 
 
 def _imports(path: Path) -> set[str]:

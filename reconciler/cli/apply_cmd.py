@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -23,14 +23,13 @@ from reconciler.errors import ExitCode, InputError, ReconcilerError
 from reconciler.model import ActualAccount
 from reconciler.money import ZERO, fmt, signed
 from reconciler.plan import AccountPlan, Plan
-from reconciler.planner import PlanOptions
 from reconciler.pool import DEFAULT_PARALLELISM, ordered_map
-from reconciler.portal.apply import write_runbooks
 from reconciler.progress import make_progress, report_lines
 from reconciler.project import default_paths
-from reconciler.render import render
 from reconciler.review import check_identity, check_sources, difference, mismatch
-from reconciler.session import Session
+
+if TYPE_CHECKING:
+    from reconciler.session import Session
 
 from .options import (
     account_option,
@@ -76,6 +75,9 @@ def _config(config_path: str) -> Config:
 def _saved_session(saved: Plan, config: Config, parallelism: int) -> Session:
     """A session that plans the accounts of a saved plan again: from the files it was made
     from (refused when they changed since) and with the options it was made with."""
+    from reconciler.planner import PlanOptions
+    from reconciler.session import Session
+
     for acct in saved.accounts:
         check_sources(acct, config)
     session = Session(config, PlanOptions(**(saved.options or {})), parallelism=parallelism)
@@ -155,6 +157,13 @@ def apply(
       NO_COLOR=1 reconciler apply accounts/northwind-mitel.yaml
       reconciler apply plans/plan.json --format json > apply-report.json
     """
+    # the planner, the session and the templates are loaded only when apply runs:
+    # ``apply --help`` stays a small command
+    from reconciler.planner import PlanOptions
+    from reconciler.portal.apply import write_runbooks
+    from reconciler.render import render
+    from reconciler.session import Session
+
     config = _config(config_path)
     out = sys.stderr if fmt == "json" else sys.stdout
     use_color = use_color_on(out, color)

@@ -8,14 +8,21 @@ platform (which user fields it keeps, which field names a pool licence, what it 
 products...). No other module keeps a per-platform table: adding a platform is one package
 and one registry line. Vocabulary such as "Swap", "Change Package" or "Amend Subscription"
 lives in the platform's package only.
+
+The record names its heavier parts (planner, rules, portal) as ``"module:attribute"``
+strings, imported the first time they are used: loading the registry costs only the
+catalogs, so a command that plans one Mitel account never loads the iPECS planner or any
+portal's table readers. The record is still the one place that says what they are.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from reconciler.catalog import Catalog
 from reconciler.errors import InputError
@@ -36,6 +43,15 @@ class Planner(Protocol):
 
 #: fills in what a file may leave out before the rules run (schema already passed)
 Completer = Callable[[DesiredAccount, Catalog], "tuple[DesiredAccount, list[InputError]]"]
+#: the platform rules over one account file (schema already passed); every error found
+Validator = Callable[[DesiredAccount, Catalog], "list[InputError]"]
+
+
+@cache
+def resolve(ref: str) -> Any:
+    """``"package.module:attribute"`` -> that object, its module imported on first use."""
+    module, _, attribute = ref.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 @dataclass(frozen=True)
@@ -47,11 +63,12 @@ class Platform:
     catalog: Catalog
     #: action -> the platform's wording for it, e.g. {"change_profile": "Swap"}
     words: Mapping[str, str]
-    #: platform rules over one account file (schema already passed); every error found
-    validate: Callable[[DesiredAccount, Catalog], list[InputError]]
+    #: ``"module:attribute"`` of the platform rules (:attr:`validate`)
+    validate_at: str
     #: monthly total the platform bills for a state, at the catalog's prices
     monthly_bill: Callable[[ActualAccount, Catalog], Decimal]
-    planner: Planner
+    #: ``"module:attribute"`` of the :class:`Planner` (:attr:`planner`)
+    planner_at: str
     #: DesiredUser fields this platform manages (others are a validation error), in the
     #: order an account file lists them (import writes them so)
     user_fields: tuple[str, ...]
@@ -62,8 +79,9 @@ class Platform:
     #: the user field naming the pool licence a user consumes (iPECS ``profile``: the
     #: package; Call2Teams ``licence``: the SKU); None: no pools (Mitel bills per user)
     pool_field: str | None = None
-    #: fills in what a file may leave out, before ``validate``
-    complete: Completer | None = None
+    #: ``"module:attribute"`` of what fills in what a file may leave out, before
+    #: ``validate`` (:attr:`complete`); None: nothing to fill in
+    complete_at: str | None = None
     #: the comment import writes after ``licences:``
     licences_comment: str = ""
     #: accounts have a kind (client / internal) that a file states
@@ -81,5 +99,23 @@ class Platform:
     #: any other role: plan blocks such a step in advance)
     write_roles: tuple[str, ...] = ()
     role_gated_actions: tuple[str, ...] = ()
-    #: the portal a person works in: exports read, runbook wording (kind: portal)
-    portal: Portal | None = None
+    #: ``"module:attribute"`` of the portal a person works in: exports read, runbook
+    #: wording (kind: portal; :attr:`portal`); None: the platform has no portal support
+    portal_at: str | None = None
+
+    @property
+    def validate(self) -> Validator:
+        """The platform rules over one account file (schema already passed)."""
+        return cast(Validator, resolve(self.validate_at))
+
+    @property
+    def planner(self) -> Planner:
+        return cast(Planner, resolve(self.planner_at))
+
+    @property
+    def complete(self) -> Completer | None:
+        return None if self.complete_at is None else cast(Completer, resolve(self.complete_at))
+
+    @property
+    def portal(self) -> Portal | None:
+        return None if self.portal_at is None else cast("Portal", resolve(self.portal_at))

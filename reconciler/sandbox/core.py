@@ -7,7 +7,9 @@ wraps it as the :class:`~reconciler.provider.Provider` of one platform.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import importlib
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -21,15 +23,35 @@ from reconciler.errors import ConfigError, PlatformError, ReconcilerError
 from reconciler.model import ActualAccount, Site
 from reconciler.plan import Step
 from reconciler.provider import StepOutcome
-from reconciler.sandbox import billing, call2teams, db, demo, ipecs, mitel, state
+from reconciler.sandbox import billing, db, state
 from reconciler.sandbox.common import APPROVAL_MODES, Ctx, Settings
 from reconciler.sandbox.faults import FaultInjector
 
-PLATFORM_MODULES: dict[str, ModuleType] = {
-    mitel.PLATFORM: mitel,
-    ipecs.PLATFORM: ipecs,
-    call2teams.PLATFORM: call2teams,
-}
+
+class _Simulators(Mapping[str, ModuleType]):
+    """platform -> the module simulating it (its ``HANDLERS``, ``ACCOUNT_NOT_FOUND``),
+    imported the first time that platform is used: reading one Mitel account loads no
+    iPECS or Call2Teams rules. Each module's own ``PLATFORM`` must equal its key
+    (tests/sandbox/test_sandbox_own_rules.py)."""
+
+    def __init__(self, modules: Mapping[str, str]) -> None:
+        self._modules = dict(modules)
+
+    def __getitem__(self, platform: str) -> ModuleType:
+        return importlib.import_module(self._modules[platform])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+
+PLATFORM_MODULES: Mapping[str, ModuleType] = _Simulators({
+    "mitel-connect": "reconciler.sandbox.mitel",
+    "ipecs-cloud": "reconciler.sandbox.ipecs",
+    "call2teams": "reconciler.sandbox.call2teams",
+})
 
 
 def sandbox_path(config: Config) -> Path:
@@ -74,7 +96,7 @@ class Sandbox:
         self.catalogs = catalogs if catalogs is not None else load_catalogs(self.config)
         self._settings = _settings(self.config)
         self.db = db.SandboxDB(self.path)
-        self.db.ensure_schema(demo.seed if demo_state else None)
+        self.db.ensure_schema(_seed_demo if demo_state else None)
 
     @classmethod
     def open(cls, config: Config | None = None, **kwargs: Any) -> Sandbox:
@@ -172,7 +194,8 @@ class Sandbox:
 
     def _decide(self, order_no: int, *, approve: bool) -> str:
         with self.db.write() as c:
-            return ipecs.decide(c, order_no, approve, db.today(c).isoformat())
+            return PLATFORM_MODULES["ipecs-cloud"].decide(c, order_no, approve,
+                                                           db.today(c).isoformat())
 
     def add_account(
         self, platform: str, external_id: str, name: str | None = None, kind: str = "client",
@@ -198,7 +221,7 @@ class Sandbox:
         with self.db.write() as c:
             db.wipe(c)
             if demo_state:
-                demo.seed(c)
+                _seed_demo(c)
 
     def billed_monthly(self, platform: str, external_id: str) -> Decimal:
         with self.db.read() as c:
@@ -234,5 +257,12 @@ def _settings(config: Config) -> Settings:
             f"not {delay!r}",
             file=config.source,
         )
-    return Settings(mitel_role=config.role(mitel.PLATFORM), approval=approval,
+    return Settings(mitel_role=config.role("mitel-connect"), approval=approval,
                     approval_delay_days=delay)
+
+
+def _seed_demo(c: sqlite3.Connection) -> None:
+    """The demo live state (its module is imported only when a sandbox is seeded)."""
+    from reconciler.sandbox import demo
+
+    demo.seed(c)

@@ -71,3 +71,13 @@ def test_a_trial_a_wrong_catalog_forgets_still_expires(tmp_path: Path) -> None:
     trial = [lic for lic in box.read_account(C2T, CONTOSO).licences if lic.key == "C2TUT"]
     assert trial and not trial[0].active
     box.close()
+
+
+def test_each_simulated_platform_is_its_own_module_loaded_on_use() -> None:
+    """The sandbox imports a platform's simulation when that platform is first used; the
+    table's names are the modules' own."""
+    from reconciler.sandbox.core import PLATFORM_MODULES
+
+    assert list(PLATFORM_MODULES) == list(PLATFORMS)
+    for name in PLATFORM_MODULES:
+        assert name == PLATFORM_MODULES[name].PLATFORM

@@ -8,7 +8,6 @@ from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount
 from reconciler.money import ZERO
 from reconciler.platforms.base import Platform
-from reconciler.platforms.call2teams import planner, portal, rules
 from reconciler.platforms.call2teams.catalog import CATALOG, PLATFORM, TRIAL_DAYS
 
 
@@ -34,16 +33,16 @@ CALL2TEAMS = Platform(
         "return_licences": "Amend Subscription",
         "manual": "Service Desk Request",
     },
-    validate=rules.validate,
+    validate_at="reconciler.platforms.call2teams.rules:validate",
     monthly_bill=monthly_bill,
-    planner=planner.plan,
+    planner_at="reconciler.platforms.call2teams.planner:plan",
     user_fields=("name", "email", "profile", "licence"),
     product_noun="SKU",
     products_heading="Subscription SKUs (price per licence, by volume tier)",
     pool_field="licence",
-    complete=rules.complete,
+    complete_at="reconciler.platforms.call2teams.rules:complete",
     licences_comment="  # subscriptions: quantity per SKU",
     account_kinds=True,
     trial_days=TRIAL_DAYS,
-    portal=portal.PORTAL,
+    portal_at="reconciler.platforms.call2teams.portal:PORTAL",
 )

@@ -8,7 +8,6 @@ from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount
 from reconciler.money import ZERO
 from reconciler.platforms.base import Platform
-from reconciler.platforms.ipecs import planner, portal, rules
 from reconciler.platforms.ipecs.catalog import CATALOG, PLATFORM
 
 
@@ -34,14 +33,14 @@ IPECS = Platform(
         "return_licences": "Change Order (-)",
         "confirm_order": "Order Final Confirm",
     },
-    validate=rules.validate,
+    validate_at="reconciler.platforms.ipecs.rules:validate",
     monthly_bill=monthly_bill,
-    planner=planner.plan,
+    planner_at="reconciler.platforms.ipecs.planner:plan",
     user_fields=("name", "email", "site", "profile", "caller_id", "call_barring", "fraud_limit"),
     product_noun="package",
     products_heading="Packages (licences in the account's pool)",
     pool_field="profile",
-    complete=rules.complete,
+    complete_at="reconciler.platforms.ipecs.rules:complete",
     licences_comment="  # the licence pool: confirmed counts per package",
-    portal=portal.PORTAL,
+    portal_at="reconciler.platforms.ipecs.portal:PORTAL",
 )

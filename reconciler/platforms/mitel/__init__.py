@@ -8,7 +8,6 @@ from reconciler.catalog import Catalog
 from reconciler.model import ActualAccount
 from reconciler.money import ZERO
 from reconciler.platforms.base import Platform
-from reconciler.platforms.mitel import planner, portal, rules
 from reconciler.platforms.mitel.catalog import CATALOG, PLATFORM, ROLES, ROLES_THAT_MAY_CHANGE
 
 
@@ -34,9 +33,9 @@ MITEL = Platform(
         "renumber_user": "Change Extension",
         "delete_user": "Delete User",
     },
-    validate=rules.validate,
+    validate_at="reconciler.platforms.mitel.rules:validate",
     monthly_bill=monthly_bill,
-    planner=planner.plan,
+    planner_at="reconciler.platforms.mitel.planner:plan",
     user_fields=("name", "email", "site", "profile", "add_ons"),
     product_noun="profile type",
     products_heading="Profile types",
@@ -47,5 +46,5 @@ MITEL = Platform(
     # seed 000: only a decision-maker or phone-manager may swap profile types or add users
     write_roles=ROLES_THAT_MAY_CHANGE,
     role_gated_actions=("create_user", "change_profile"),
-    portal=portal.PORTAL,
+    portal_at="reconciler.platforms.mitel.portal:PORTAL",
 )
