@@ -147,3 +147,55 @@ def test_a_sqlite_file_of_a_newer_reconciler_is_refused_on_opening(tmp_path: Pat
         assert (result.exit_code, result.output) == (1, expected), args
     with pytest.raises(StateError, match="newer than this reconciler knows"):
         SqliteStateStore(path)
+
+
+# ------------------------------------------------------------------ unlock
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_unlock_names_the_run_and_commit_that_held_the_lease(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    """Before, unlock showed owner, pid, host and since only: the CI run to check was dead
+    (and its commit) were recorded but never shown."""
+    import json
+    import re
+
+    import jsonschema
+
+    ws = workspace(tmp_path, demo=("northwind-mitel",))
+    if kind == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.new_database()
+        monkeypatch.setenv(STATE_URL_ENV, url)
+        monkeypatch.setenv("PGPASSWORD", PASSWORD)
+        opened = PostgresStateStore(url, password=PASSWORD)
+    else:
+        opened = SqliteStateStore(ws / ".reconciler" / "state.db")  # type: ignore[assignment]
+    for name, value in (("GITHUB_SERVER_URL", "https://github.com"),
+                        ("GITHUB_REPOSITORY", "msp/phones"), ("GITHUB_RUN_ID", "77"),
+                        ("GITHUB_SHA", "0123456789abcdef0123")):
+        monkeypatch.setenv(name, value)
+    with opened as store:
+        store.acquire(Scope("mitel-connect", "CC-104233"), "northwind", pid=4242, host="ci-7")
+        store.acquire(Scope("call2teams", "C2T-1"), "other", pid=4242, host="ci-7")
+    text = invoke(ws, "unlock", "northwind")
+    assert text.exit_code == 0, text.output
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+    assert re.fullmatch(
+        rf"unlocked account northwind \(mitel-connect CC-104233; held by apply pid 4242 on "
+        rf"host ci-7 since {stamp}, last heartbeat {stamp}, lease until {stamp}; run "
+        r"https://github.com/msp/phones/actions/runs/77; commit 0123456789ab\)\n",
+        text.output,
+    ), text.output
+    as_json = invoke(ws, "unlock", "other", "--format", "json")
+    data = json.loads(as_json.stdout)
+    schema = json.loads(
+        (Path(__file__).parent.parent / "schemas" / "unlock.schema.json").read_text()
+    )
+    jsonschema.validate(data, schema)
+    (lock,) = data["unlocked"]
+    assert (lock["run_url"], lock["git_commit"]) == (
+        "https://github.com/msp/phones/actions/runs/77", "0123456789abcdef0123")
+    assert lock["expires"] > lock["heartbeat"] >= lock["since"].rstrip("Z")

@@ -12,7 +12,7 @@ import click
 from reconciler.config import Config, load_config
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.escape import terminal
-from reconciler.state import JournalEntry, NotLocked, Scope
+from reconciler.state import JournalEntry, LockInfo, NotLocked, Scope
 
 from .options import account_option, config_option, format_option
 
@@ -71,8 +71,10 @@ def unlock(slug: str, config_path: str, force: bool, fmt: str) -> int:
     without --force. A holder on another host cannot be checked: make sure that run is
     really gone, since two applies of one account at once can both write.
 
-    --format json prints {"account": SLUG, "unlocked": [{"scope", "owner", "pid", "host",
-    "since"}]} (a lock that is not there is still the one-line error, exit 1).
+    It says whose lock it broke: owner, pid, host, since, last heartbeat, lease end, the
+    CI run's URL and the commit. --format json prints {"account": SLUG, "unlocked":
+    [{"scope", "owner", "pid", "host", "since", "heartbeat", "expires", "run_url",
+    "git_commit"}]} (a lock that is not there is still the one-line error, exit 1).
 
     \b
     Examples:
@@ -96,14 +98,33 @@ def unlock(slug: str, config_path: str, force: bool, fmt: str) -> int:
     if fmt == "json":
         click.echo(json.dumps({"account": slug, "unlocked": [
             {"scope": str(lock.scope), "owner": lock.owner, "pid": lock.pid,
-             "host": lock.host, "since": lock.since} for lock in held]}, indent=2))
+             "host": lock.host, "since": lock.since, "heartbeat": lock.heartbeat,
+             "expires": lock.expires, "run_url": lock.run_url, "git_commit": lock.git_commit}
+            for lock in held]}, indent=2))
         return int(ExitCode.OK)
     for lock in held:
-        click.echo(
-            f"unlocked account {slug} ({lock.scope}; held by {lock.owner} pid {lock.pid} on "
-            f"host {lock.host} since {lock.since})"
-        )
+        # the holder's words (host, run URL) come from the store: one escaped line
+        click.echo(terminal(f"unlocked account {slug} ({lock.scope}; {_holder(lock)})"))
     return int(ExitCode.OK)
+
+
+def _holder(lock: LockInfo) -> str:
+    """Who held a lease: enough to find that run and make sure it is gone."""
+    text = f"held by {lock.owner} pid {lock.pid} on host {lock.host} since {lock.since}"
+    if lock.heartbeat:
+        text += f", last heartbeat {_second(lock.heartbeat)}"
+    if lock.expires:
+        text += f", lease until {_second(lock.expires)}"
+    if lock.run_url:
+        text += f"; run {lock.run_url}"
+    if lock.git_commit:
+        text += f"; commit {lock.git_commit[:12]}"
+    return text
+
+
+def _second(moment: str) -> str:
+    """``2026-11-22T10:01:02.123456Z`` as ``2026-11-22T10:01:02Z``."""
+    return moment[:19] + "Z" if len(moment) > 20 else moment
 
 
 def _scope_of(slug: str, config: Config) -> Scope:
