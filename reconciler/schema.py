@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +25,16 @@ import reconciler
 from reconciler.catalog import did_you_mean
 from reconciler.errors import InputError, ValidationFailed
 from reconciler.filenames import outside_repository_error
-from reconciler.pattern import pattern_search, validator_class
+from reconciler.pattern import validator_class
+from reconciler.schemacheck import compile_check, fast_check
 from reconciler.yamlload import MarkedDict, load_yaml, mark_at, text_at
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 __all__ = ["SCHEMA_DIR", "check", "load_document", "load_schema", "sorted_errors"]
+
+_fast_check, _compile = fast_check, compile_check  # the compiled check (reconciler.schemacheck)
 
 # reconciler/schemas links to the top-level schemas/ so that a wheel carries them
 SCHEMA_DIR = Path(reconciler.__file__).parent / "schemas"
@@ -82,7 +85,7 @@ def _validator(name: str) -> Any:
 
 def check(document: Any, schema_name: str) -> list[InputError]:
     """Every schema error in ``document`` (a loaded MarkedDict), sorted by position."""
-    if _fast_check(schema_name)(document):
+    if fast_check(schema_name)(document):
         return []
     validator = _validator(schema_name)
     errors: list[InputError] = []
@@ -139,125 +142,6 @@ def sorted_errors(errors: Iterable[InputError]) -> list[InputError]:
         return (e.file or "", 0, 0)
 
     return sorted(unique, key=key)
-
-
-# --------------------------------------------------------------------------- fast path
-
-# jsonschema walks a 50-user file in ~4 ms; this compiled yes/no check takes a tenth of that.
-# Valid files (nearly all of them) stop here; an invalid one goes through jsonschema for
-# the exact errors. It supports exactly the keywords our schemas use and refuses others, so
-# it cannot silently accept what jsonschema would refuse.
-
-Check = Callable[[Any], bool]
-_ANNOTATIONS = frozenset(
-    (
-        "$schema",
-        "$id",
-        "$comment",
-        "$defs",
-        "title",
-        "description",
-        "default",
-        "patternErrorMessage",
-    )
-)
-_PY_TYPES: dict[str, Check] = {
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "string": lambda v: isinstance(v, str),
-    "boolean": lambda v: isinstance(v, bool),
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "null": lambda v: v is None,
-}
-
-
-@functools.cache
-def _fast_check(name: str) -> Check:
-    root = load_schema(name)
-    return _compile(root, root, {})
-
-
-def _compile(node: Any, root: dict[str, Any], refs: dict[str, Check]) -> Check:
-    if node is True:
-        return lambda v: True
-    if node is False:
-        return lambda v: False
-    checks: list[Check] = []
-    for keyword, arg in node.items():
-        if keyword in _ANNOTATIONS or keyword.startswith("x-"):
-            continue
-        checks.append(_keyword(keyword, arg, node, root, refs))
-    if len(checks) == 1:
-        return checks[0]
-    if len(checks) == 2:
-        first, second = checks
-        return lambda v: first(v) and second(v)
-    return lambda v: all(c(v) for c in checks)
-
-
-def _keyword(
-    keyword: str, arg: Any, node: dict[str, Any], root: dict[str, Any], refs: dict[str, Check]
-) -> Check:
-    if keyword == "type":
-        kinds = [_PY_TYPES[k] for k in ([arg] if isinstance(arg, str) else arg)]
-        if len(kinds) == 1:
-            return kinds[0]
-        return lambda v: any(k(v) for k in kinds)
-    if keyword == "properties":
-        props = {k: _compile(sub, root, refs) for k, sub in arg.items()}
-        return lambda v: not isinstance(v, dict) or all(c(v[k]) for k, c in props.items() if k in v)
-    if keyword == "additionalProperties":
-        known = frozenset(node.get("properties", ()))
-        sub = _compile(arg, root, refs)
-        return lambda v: (
-            not isinstance(v, dict) or all(sub(x) for k, x in v.items() if k not in known)
-        )
-    if keyword == "required":
-        return lambda v: not isinstance(v, dict) or all(k in v for k in arg)
-    if keyword == "items":
-        sub = _compile(arg, root, refs)
-        return lambda v: not isinstance(v, list) or all(sub(x) for x in v)
-    if keyword == "enum":
-        choices = list(arg)
-        return lambda v: isinstance(v, str) and v in choices
-    if keyword == "pattern":
-        search = pattern_search(arg)
-        return lambda v: not isinstance(v, str) or search(v) is not None
-    if keyword == "minLength":
-        return lambda v: not isinstance(v, str) or len(v) >= arg
-    if keyword == "minProperties":
-        return lambda v: not isinstance(v, dict) or len(v) >= arg
-    if keyword == "minimum":
-        number = _PY_TYPES["number"]
-        return lambda v: not number(v) or v >= arg
-    if keyword == "maximum":
-        number = _PY_TYPES["number"]
-        return lambda v: not number(v) or v <= arg
-    if keyword == "exclusiveMinimum":
-        number = _PY_TYPES["number"]
-        return lambda v: not number(v) or v > arg
-    if keyword == "uniqueItems":
-        return lambda v: not (arg and isinstance(v, list)) or _unique(v)
-    if keyword == "$ref":
-        return _ref(arg, root, refs)
-    raise ValueError(f"schema keyword {keyword!r} is not supported by the fast check")
-
-
-def _ref(ref: str, root: dict[str, Any], refs: dict[str, Check]) -> Check:
-    if not ref.startswith("#/$defs/"):
-        raise ValueError(f"only local $defs references are supported, not {ref!r}")
-    if ref not in refs:
-        refs[ref] = lambda v: False  # placeholder while compiling (no recursive schemas)
-        refs[ref] = _compile(root["$defs"][ref[len("#/$defs/") :]], root, refs)
-    return lambda v: refs[ref](v)
-
-
-def _unique(items: list[Any]) -> bool:
-    try:
-        return len(set(items)) == len(items)
-    except TypeError:  # unhashable items: let jsonschema decide
-        return False
 
 
 # --------------------------------------------------------------------------- wording

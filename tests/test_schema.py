@@ -188,7 +188,7 @@ def test_fast_check_refuses_keywords_it_does_not_know() -> None:
     from reconciler.schema import _compile
 
     with pytest.raises(ValueError, match="oneOf"):
-        _compile({"oneOf": [{"type": "string"}]}, {}, {})
+        _compile({"oneOf": [{"type": "string"}]}, {})
 
 
 # --------------------------------------------------------------------------- wording
