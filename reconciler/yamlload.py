@@ -14,13 +14,11 @@ booleans (also as mapping keys), ``2024-05-01`` is the str ``"2024-05-01"``.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.events import (
     AliasEvent,
     DocumentStartEvent,
@@ -32,9 +30,11 @@ from yaml.events import (
     StreamEndEvent,
 )
 
+from reconciler import yamlfast
 from reconciler.errors import InputError
 from reconciler.model import Mark
 from reconciler.yamlerrors import bad_utf8, line_col, syntax_error
+from reconciler.yamlnodes import MarkedDict, MarkedList, plain_scalar, scalar_value, tag_text
 
 __all__ = [
     "MAX_DEPTH", "MarkedDict", "MarkedList", "load_yaml", "loads_yaml", "mark_at", "text_at",
@@ -42,47 +42,17 @@ __all__ = [
 
 #: Collections nested deeper than this are refused (the top-level mapping is level 1).
 MAX_DEPTH = 64
+#: plain block-style documents are read by reconciler.yamlfast (same values, marks and
+#: errors, a fraction of the time); False: always the event-based loader below (tests)
+FAST_PATH = True
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _C_PARSER = _Loader is not yaml.SafeLoader
 _YAML = "tag:yaml.org,2002:"
-_STR, _NULL, _BOOL, _INT, _FLOAT = (_YAML + t for t in ("str", "null", "bool", "int", "float"))
-_MERGE, _TIMESTAMP, _VALUE = _YAML + "merge", _YAML + "timestamp", _YAML + "value"
-_AS_STR = (_TIMESTAMP, _VALUE, _MERGE)  # implicit only; explicit ones are refused
+_MERGE = _YAML + "merge"
 _MAP_TAGS = (None, "!", _YAML + "map")
 _SEQ_TAGS = (None, "!", _YAML + "seq")
-_SCALAR_TAGS = frozenset((_STR, _NULL, _BOOL, _INT, _FLOAT))
-_CONSTRUCTOR = SafeConstructor()
-_BOOLS = SafeConstructor.bool_values
 _SUFFIXES = (".yaml", ".yml")
-
-
-class MarkedDict(dict[Any, Any]):
-    """A mapping: ``.mark`` where it starts, ``.key_marks[k]`` / ``.value_marks[k]``;
-    ``.texts[k]``: the source text of a value YAML read as a boolean or a number (``yes``,
-    ``0102``), so that advice can quote what the user wrote."""
-
-    __slots__ = ("mark", "key_marks", "value_marks", "texts")
-
-    def __init__(self, *args: Any, mark: Mark | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.mark = mark
-        self.key_marks: dict[Any, Mark] = {}
-        self.value_marks: dict[Any, Mark] = {}
-        self.texts: dict[Any, str] = {}
-
-
-class MarkedList(list[Any]):
-    """A sequence: ``.mark`` where it starts, ``.item_marks[i]`` where item ``i`` starts;
-    ``.texts[i]`` as for :class:`MarkedDict`."""
-
-    __slots__ = ("mark", "item_marks", "texts")
-
-    def __init__(self, *args: Any, mark: Mark | None = None) -> None:
-        super().__init__(*args)
-        self.mark = mark
-        self.item_marks: list[Mark] = []
-        self.texts: dict[int, str] = {}
 
 
 def load_yaml(
@@ -198,6 +168,10 @@ _LIBYAML_DEPTH = "maximum nesting depth"
 
 
 def _parse_text(text: str, name: str, soft: list[InputError]) -> tuple[Any, Mark | None]:
+    if FAST_PATH:
+        fast = yamlfast.fast_parse(text, name)
+        if fast is not None:
+            return fast
     try:
         return _parse(_Loader, text, name, soft)
     except yaml.YAMLError as exc:
@@ -229,14 +203,6 @@ def _parse(
 
 
 
-#: the first characters of every YAML 1.1 implicit resolver (bool, int, float, null,
-#: timestamp, merge, value): a plain scalar starting with anything else is a string, which
-#: is most of an account file (names, e-mail addresses), without the resolver's regexes
-_RESOLVED = frozenset(
-    ch for ch in getattr(_Loader, "yaml_implicit_resolvers", {}) if ch is not None
-)
-
-
 def _build(loader: Any, name: str, soft: list[InputError]) -> tuple[Any, Mark | None]:
     """Turn the event stream into values; returns (root, root mark or None if no document).
 
@@ -259,18 +225,15 @@ def _build(loader: Any, name: str, soft: list[InputError]) -> tuple[Any, Mark | 
             tag = event.tag
             explicit = tag is not None and tag != "!"
             text = event.value
-            # fast path for the commonest scalar, a plain decimal (extensions, counts):
-            # same result as the YAML 1.1 int resolver, a fraction of its cost
-            if (not explicit and event.implicit[0] and text.isdigit() and text.isascii()
-                    and (text[0] != "0" or text == "0")):
-                value = int(text)
-            elif not explicit and event.implicit[0] and text and text[0] not in _RESOLVED:
-                tag, value = _STR, text  # no implicit resolver starts with this character
+            if not explicit and event.implicit[0]:
+                value = plain_scalar(text, mark, soft)
+                if text == "<<":  # the one text YAML 1.1's merge resolver matches
+                    tag = _MERGE
             elif not explicit:
                 tag = resolve(yaml.ScalarNode, text, event.implicit)
-                value = _scalar(tag, text, explicit, mark, soft)
+                value = scalar_value(tag, text, explicit, mark, soft)
             else:
-                value = _scalar(tag, text, explicit, mark, soft)
+                value = scalar_value(tag, text, explicit, mark, soft)
         elif cls is MappingEndEvent or cls is SequenceEndEvent:
             value = stack.pop()
             keys.pop()
@@ -280,7 +243,7 @@ def _build(loader: Any, name: str, soft: list[InputError]) -> tuple[Any, Mark | 
             mark = Mark(name, m.line + 1, m.column + 1)
             is_map = cls is MappingStartEvent
             if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
-                raise InputError(f"tag {_tag_text(event.tag)} is not allowed", mark)
+                raise InputError(f"tag {tag_text(event.tag)} is not allowed", mark)
             if stack and keys[-1][0] is _NO_KEY and stack[-1].__class__ is MarkedDict:
                 what = "mapping" if is_map else "list"
                 raise InputError(f"a mapping key must be a plain value, not a {what}", mark)
@@ -345,45 +308,6 @@ _NO_KEY = _NoKey()
 _DUPLICATE = _NoKey()  # the open mapping's pending key repeats an earlier one
 
 
-def _scalar(tag: str, value: str, explicit: bool, mark: Mark, soft: list[InputError]) -> Any:
-    if tag == _STR or (not explicit and tag in _AS_STR):
-        return value
-    if tag not in _SCALAR_TAGS:
-        raise InputError(f"tag {_tag_text(tag)} is not allowed", mark)
-    try:
-        if tag == _NULL:
-            return None
-        if tag == _BOOL:
-            return _BOOLS[value.lower()]
-        node = yaml.ScalarNode(tag, value)
-        if tag == _INT:
-            number = _CONSTRUCTOR.construct_yaml_int(node)
-            if not explicit and not _DECIMAL.match(value):
-                soft.append(InputError(_surprising_int(value, number), mark))
-            return number
-        return _CONSTRUCTOR.construct_yaml_float(node)
-    except (ValueError, KeyError, IndexError):
-        raise InputError(f"{value!r} is not a valid {tag[len(_YAML) :]}", mark) from None
-
-
-_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
-
-
-def _surprising_int(text: str, number: int) -> str:
-    """YAML 1.1 reads 01001 as octal 513, 0x65 and 1_01 as 101, 1:40 as 100 (base 60):
-    never what an extension or a count in an account file means."""
-    if text.lstrip("+-").startswith("0") and text.lstrip("+-")[1:2].isdigit():
-        plain = text.lstrip("+-0").replace("_", "") or "0"
-        return (f'"{text}" is an octal number in YAML ({number}); write {plain}, '
-                "or quote it if it is text")
-    return (f'"{text}" is read by YAML as the number {number}; write a plain decimal '
-            "number, or quote it if it is text")
-
-
-def _tag_text(tag: str | None) -> str:
-    return "!!" + tag[len(_YAML) :] if tag and tag.startswith(_YAML) else str(tag)
-
-
 def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
@@ -394,3 +318,4 @@ def _kind(value: Any) -> str:
     if value is None:
         return "nothing (null)"
     return "a number"
+

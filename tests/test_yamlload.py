@@ -56,6 +56,15 @@ def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     return str(request.param)
 
 
+@pytest.fixture(autouse=True, params=["fast-path", "no-fast-path"])
+def fast_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """And each of them with the fast path for plain block-style files (reconciler.yamlfast)
+    and without it: every value, mark and line must be the same."""
+    on = request.param == "fast-path"
+    monkeypatch.setattr(yamlload, "FAST_PATH", on)
+    return on
+
+
 def refuse(tmp_path: Path, content: str | bytes, filename: str = "acme.yaml", **kw: bool) -> str:
     """Load ``content`` from a file, expect an InputError within 2 s, return its one line."""
     path = tmp_path / filename
