@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 from typing import Any
+from urllib.parse import quote
 
 from reconciler.accounts import discover
 from reconciler.errors import InputError, ReconcilerError, ValidationFailed
@@ -79,9 +80,11 @@ def changed_accounts(
         elif _is_account_file(path, roots):
             touched[path] = status
 
-    refused = [e for p in sorted(touched) for e in (
+    # a deleted file is never planned nor applied, so its name reaches no command line:
+    # deleting or renaming a file with a refused name is how one follows "rename it"
+    refused = [e for p in sorted(touched) if touched[p] != "D" for e in (
         file_name_error(p.relative_to(top).as_posix(), _relative(p, here)),
-        None if touched[p] == "D" else outside_repository_error(p, _relative(p, here)),
+        outside_repository_error(p, _relative(p, here)),
     ) if e is not None]
     if refused:  # such a name must never reach a CI matrix or a command line
         raise ValidationFailed(refused)
@@ -89,6 +92,8 @@ def changed_accounts(
     for path, status in touched.items():
         shown = _relative(path, here)
         if status == "D":
+            if file_name_error(path.relative_to(top).as_posix(), shown) is not None:
+                shown = quote(shown, safe="/._-")  # shown only: no blank, nothing a shell reads
             old = _run(["show", f"{since}:{path.relative_to(top).as_posix()}"], top)
             found[path] = ChangedAccount(_slug(old, shown), shown, "deleted", deleted=True)
         else:

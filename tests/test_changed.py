@@ -332,3 +332,84 @@ def test_cli_max_jobs_outside_githubs_limit_or_without_json_is_refused(
     code, out, err = run("--base", "main", *args)
     assert (code, out) == (1, "")
     assert message in err
+
+
+@pytest.mark.parametrize("bad", ["accounts/a b.yaml", "accounts/$(touch pwned).yaml",
+                                 "accounts/ü.yaml", "accounts/-rf.yaml"])
+def test_renaming_or_deleting_a_file_with_a_refused_name_is_not_refused(
+    repo: Repo, bad: str
+) -> None:
+    """The error says "rename it": before, the pull request doing so was refused too (its
+    deleted old name was checked), so the fix could never be planned or applied."""
+    repo.write(bad, account("hotel"))
+    repo.write("accounts/india.yaml", account("india"))
+    repo.commit("a file CI refuses")
+    repo.git("mv", "--", bad, "accounts/hotel.yaml")
+    repo.git("rm", "-q", "accounts/india.yaml")
+    repo.commit("renamed as asked")
+    shown = "accounts/" + {"accounts/a b.yaml": "a%20b.yaml",
+                           "accounts/$(touch pwned).yaml": "%24%28touch%20pwned%29.yaml",
+                           "accounts/ü.yaml": "%C3%BC.yaml",
+                           "accounts/-rf.yaml": "-rf.yaml"}[bad]
+    assert rows() == [
+        ("hotel", "accounts/hotel.yaml", f"renamed from {shown}"),
+        ("india", "accounts/india.yaml", "deleted"),
+    ]
+    repo.git("rm", "-q", "accounts/hotel.yaml")
+    repo.write(bad, account("hotel"))  # back to the bad name: refused, as any new file
+    result = CliRunner().invoke(cli, ["changed", "--base", "main", "--format", "json",
+                                      "--max-jobs", "4"])
+    assert result.exit_code == 1 and result.stdout == ""
+    # a deleted file with a refused name is shown escaped: no blank, nothing a shell reads
+    repo.git("rm", "-q", "--cached", "--ignore-unmatch", "--", bad)
+    (repo.root / bad).unlink()
+    repo.commit("gone")
+    repo.write(bad, account("juliet"))
+    repo.commit("bad again")
+    repo.git("rm", "-q", "--", bad)
+    repo.commit("deleted")
+    text = CliRunner().invoke(cli, ["changed", "--base", "main~1"])
+    assert text.exit_code == 0, text.output
+    assert text.stdout == (
+        f"juliet  {shown}  deleted: no longer managed, nothing changes on its platform\n"
+    )
+    as_json = CliRunner().invoke(cli, ["changed", "--base", "main~1", "--format", "json",
+                                       "--max-jobs", "4"])
+    assert json.loads(as_json.stdout) == {"include": []}
+
+
+def test_cli_max_jobs_one_job_none_changed_and_more_jobs_than_accounts(repo: Repo) -> None:
+    repo.write("accounts/alpha.yaml", with_users("alpha", 3))
+    repo.write("accounts/bravo.yaml", with_users("bravo", 1))
+    code, out, _ = run("--base", "main", "--format", "json", "--max-jobs", "1")
+    assert code == 0
+    assert json.loads(out) == {"include": [
+        {"job": 1, "name": "1/1 alpha +1", "accounts": "alpha bravo",
+         "files": "accounts/alpha.yaml\naccounts/bravo.yaml", "users": 4}]}
+    code, out, _ = run("--base", "main", "--format", "json", "--max-jobs", "256")
+    assert [j["name"] for j in json.loads(out)["include"]] == ["1/2 alpha", "2/2 bravo"]
+    repo.commit()
+    # nothing changed: an empty list, which the workflows test before making a matrix
+    # (`if: fromJSON(...).include[0] != null`): GitHub refuses an empty matrix
+    code, out, err = run("--base", "main", "--format", "json", "--max-jobs", "256")
+    assert (code, out, err) == (0, '{"include":[]}\n', "no account changed since main\n")
+
+
+def test_cli_warns_when_github_would_refuse_the_matrix(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.cli import changed_cmd
+
+    monkeypatch.setattr(changed_cmd, "GITHUB_MAX_JOBS", 2)
+    monkeypatch.setattr(changed_cmd, "GITHUB_MAX_OUTPUT", 100)
+    code, out, err = run("--all", "--format", "json")
+    assert code == 0 and len(json.loads(out)["include"]) == 3
+    assert err.splitlines() == [
+        "warning: 3 jobs: a GitHub Actions matrix runs at most 2; group the accounts with "
+        "--max-jobs 2",
+        f"warning: the matrix is {len(out) - 1} bytes: a GitHub Actions job output holds at "
+        "most 100; split the fleet over several account folders, each with its own workflow "
+        "(reconciler changed --base REF FOLDER)",
+    ]
+    code, out, err = run("--all", "--format", "json", "--max-jobs", "2")
+    assert len(json.loads(out)["include"]) == 2 and "at most 2;" not in err

@@ -70,10 +70,11 @@ def changed(
         found = all_accounts(roots)
     else:
         found = changed_accounts(base, roots, shared_files=(config_path, _pricebook(config_path)))
-    if fmt == "json" and max_jobs is not None:
-        click.echo(json.dumps(shards(found, max_jobs, count_users), separators=(",", ":")))
-    elif fmt == "json":
-        click.echo(json.dumps(matrix(found), separators=(",", ":")))
+    if fmt == "json":
+        grid = shards(found, max_jobs, count_users) if max_jobs is not None else matrix(found)
+        text = json.dumps(grid, separators=(",", ":"))
+        click.echo(text)
+        _warn_past_github_limits(len(grid["include"]), len(text.encode()), max_jobs)
     elif fmt == "files":
         for c in found:
             if not c.deleted:
@@ -83,6 +84,24 @@ def changed(
     if not found and base is not None:
         click.echo(f"no account changed since {base}", err=True)
     return ExitCode.OK
+
+
+#: GitHub Actions: a job output (the matrix passed to the next job) holds at most 1 MB
+GITHUB_MAX_OUTPUT = 1_000_000
+
+
+def _warn_past_github_limits(jobs: int, size: int, max_jobs: int | None) -> None:
+    """The matrix is printed anyway (it may be read by something else than GitHub), but a
+    workflow would fail on it later with a message far from the cause: say it here."""
+    if max_jobs is None and jobs > GITHUB_MAX_JOBS:
+        click.echo(f"warning: {jobs} jobs: a GitHub Actions matrix runs at most "
+                   f"{GITHUB_MAX_JOBS}; group the accounts with --max-jobs {GITHUB_MAX_JOBS}",
+                   err=True)
+    if size > GITHUB_MAX_OUTPUT:
+        click.echo(f"warning: the matrix is {size:,} bytes: a GitHub Actions job output "
+                   f"holds at most {GITHUB_MAX_OUTPUT:,}; split the fleet over several account "
+                   "folders, each with its own workflow (reconciler changed --base REF FOLDER)",
+                   err=True)
 
 
 def _pricebook(config_path: str) -> str:
