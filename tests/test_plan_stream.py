@@ -18,15 +18,18 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from reference import markdown_whole
 from render_sample import CREATED_AT, GOLDEN, contoso, ipecs, mitel, partner, quiet, sample_plan
 
 from reconciler.cli import cli
 from reconciler.config import load_config
-from reconciler.escape import mask_email, walk_strings
+from reconciler.escape import mask_email, md, walk_strings
 from reconciler.plan import Plan
 from reconciler.planio import load_plan, plan_to_json
-from reconciler.render import render, stream
-from reconciler.render.env import environment
+from reconciler.render import render, spool, stream
+from reconciler.render.drift import DriftWriter, drift_view
+from reconciler.render.env import environment, paint
+from reconciler.render.markdown import LIMIT
 from reconciler.render.view import RICH_ARROW, view
 from reconciler.session import Session
 
@@ -49,9 +52,9 @@ def _streamed(plan: Plan, fmt: str, **kw: bool) -> str:
     return out.getvalue()
 
 
-@pytest.fixture(params=[stream.SPOOL_BYTES, 1], ids=["in-memory", "spilled-to-disk"])
+@pytest.fixture(params=[spool.SPOOL_BYTES, 1], ids=["in-memory", "spilled-to-disk"])
 def spool_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(stream, "SPOOL_BYTES", request.param)
+    monkeypatch.setattr(spool, "SPOOL_BYTES", request.param)
     return int(request.param)
 
 
@@ -86,23 +89,89 @@ def plans(draw: st.DrawFn) -> Plan:
     return Plan(tuple(made), created_at=CREATED_AT)
 
 
-def _whole_html(plan: Plan, mask: bool) -> str:
-    """The page as the whole plan was rendered before it was streamed (its template kept in
+def _oracle(name: str, **context: object) -> str:
+    """A whole-plan template as it was before the plan was streamed (kept in
     tests/reference as the oracle)."""
-    env = environment()
     oracle = jinja2.Environment(loader=jinja2.FileSystemLoader(REPO / "tests" / "reference"),
-                                undefined=jinja2.StrictUndefined, autoescape=True,
-                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    oracle.globals.update(env.globals)
-    return oracle.get_template("html_whole.j2").render(
-        plan=view(plan, mask_emails=mask, arrow=RICH_ARROW))
+                                undefined=jinja2.StrictUndefined,
+                                autoescape=name.startswith("html"), trim_blocks=True,
+                                lstrip_blocks=True, keep_trailing_newline=True)
+    oracle.globals.update(environment().globals)
+    return oracle.get_template(name).render(**context)
 
 
-@pytest.mark.parametrize("spool", [stream.SPOOL_BYTES, 1], ids=["in-memory", "spilled"])
-@given(plan=plans(), mask=st.booleans())
-def test_streamed_html_is_the_whole_plans_page(spool: int, plan: Plan, mask: bool) -> None:
+def _whole_html(plan: Plan, mask: bool) -> str:
+    return _oracle("html_whole.j2", plan=view(plan, mask_emails=mask, arrow=RICH_ARROW))
+
+
+#: the comment's limit, and small ones that fold, list in part and cut accounts
+LIMITS = [LIMIT, 6000, 2500, 900]
+
+
+@pytest.mark.parametrize("size", [spool.SPOOL_BYTES, 1], ids=["in-memory", "spilled"])
+@given(plan=plans(), mask=st.booleans(), limit=st.sampled_from(LIMITS))
+def test_streamed_markdown_is_the_whole_plans_comment(
+    size: int, plan: Plan, mask: bool, limit: int
+) -> None:
+    whole = markdown_whole.fit(walk_strings(view(plan, mask_emails=mask, arrow=RICH_ARROW),
+                                            md), limit)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(stream, "SPOOL_BYTES", spool)
+        mp.setattr(spool, "SPOOL_BYTES", size)
+        out = StringIO()
+        w = stream.MarkdownWriter(mask_emails=mask, limit=limit)
+        for acct in plan.accounts:
+            w.add(acct)
+        w.finish(plan, out)
+    assert out.getvalue() == whole
+
+
+def _drift_whole(plan: Plan, fmt: str, mask: bool, limit: int) -> str:
+    data = drift_view(plan, mask_emails=mask)
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "text":
+        return _oracle("drift_text_whole.j2", drift=data, paint=paint(False))
+    return str(markdown_whole.fit_drift(walk_strings(data, md), limit))
+
+
+@pytest.mark.parametrize("size", [spool.SPOOL_BYTES, 1], ids=["in-memory", "spilled"])
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+@given(plan=plans(), mask=st.booleans(), limit=st.sampled_from([LIMIT, 2000, 1500, 1200]))
+def test_streamed_drift_is_the_whole_plans_drift(
+    size: int, fmt: str, plan: Plan, mask: bool, limit: int
+) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(spool, "SPOOL_BYTES", size)
+        out = StringIO()
+        w = DriftWriter(fmt, mask_emails=mask, limit=limit)
+        for acct in plan.accounts:
+            w.add(acct)
+        w.finish(plan, out)
+    assert out.getvalue() == _drift_whole(plan, fmt, mask, limit)
+    assert w.drifted == bool(drift_view(plan)["summary"]["differences"])
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_the_drift_writer_keeps_no_account_plan_after_add(fmt: str) -> None:
+    w = DriftWriter(fmt)
+    refs = []
+    for build in (mitel, ipecs, contoso, partner, quiet):
+        acct = build()
+        refs.append(weakref.ref(acct))
+        w.add(acct)
+        del acct
+    gc.collect()
+    assert [r() for r in refs] == [None] * 5
+    out = StringIO()
+    w.finish(Plan((), created_at=CREATED_AT), out)
+    assert out.getvalue() == _drift_whole(sample_plan(), fmt, False, LIMIT)
+
+
+@pytest.mark.parametrize("size", [spool.SPOOL_BYTES, 1], ids=["in-memory", "spilled"])
+@given(plan=plans(), mask=st.booleans())
+def test_streamed_html_is_the_whole_plans_page(size: int, plan: Plan, mask: bool) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(spool, "SPOOL_BYTES", size)
         assert _streamed(plan, "html", mask_emails=mask) == _whole_html(plan, mask)
 
 

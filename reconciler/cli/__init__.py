@@ -204,7 +204,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "List each platform's profile types, packages or SKUs, included features, "
                 "add-ons and prices (the price book's, else clearly labelled samples)."),
     "changed": ("reconciler.cli.changed_cmd", "List the accounts whose files changed since REF."),
-    "drift": ("reconciler.cli.plan_cmd",
+    "drift": ("reconciler.cli.drift_cmd",
               "Report what differs on the platforms from what the files say."),
     "history": ("reconciler.cli.history_cmd",
                 "Writes apply sent and their outcomes: when, which account and step, the "

@@ -1,4 +1,4 @@
-"""``plan``, ``show`` and ``drift``: make a plan (or read a saved one) and print it.
+"""``plan`` and ``show``: make a plan (or read a saved one) and print it.
 
 Plans and reports go to stdout, everything else (where a plan was saved) to stderr. Exit
 codes: a blocking verdict exits 1 *after* the plan is printed, so a reviewer sees why.
@@ -6,7 +6,6 @@ codes: a blocking verdict exits 1 *after* the plan is printed, so a reviewer see
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -26,8 +25,9 @@ from reconciler.errors import ExitCode
 from reconciler.escape import terminal
 from reconciler.plan import AccountPlan, Plan
 from reconciler.planio import load_plan, save_plan
-from reconciler.render import DRIFT_FORMATS, FORMATS, render, render_drift
-from reconciler.render.stream import SPOOL_BYTES, STREAMED, writer
+from reconciler.render import FORMATS, render
+from reconciler.render.spool import SPOOL_BYTES
+from reconciler.render.stream import STREAMED, writer
 
 DEFAULT_PATHS = ("accounts",)
 
@@ -97,7 +97,7 @@ def stream_plan(
         return Plan(accounts=(), options=session.plan_options(), using=run_using(session))
 
 
-def _use_color(color: bool | None) -> bool:
+def use_color(color: bool | None) -> bool:
     if color is not None:
         return color
     return sys.stdout.isatty() and not env_flag("NO_COLOR")
@@ -142,10 +142,9 @@ def base_now(plan: Plan, base_ref: str | None) -> str | None:
 def _print_plan(
     plan: Plan, fmt: str, color: bool | None, mask_emails: bool, now: str | None = None
 ) -> None:
-    use_color = _use_color(color) and fmt == "text"
-    out = io.StringIO()
-    render(plan, fmt, out, color=use_color, mask_emails=mask_emails, base_now=now)
-    click.echo(out.getvalue(), nl=False, color=use_color)
+    colored = use_color(color) and fmt == "text"
+    echo_rendered(lambda fh: render(plan, fmt, fh, color=colored, mask_emails=mask_emails,
+                                    base_now=now), colored)
 
 
 #: ``plan -o FILE``: the format each suffix names
@@ -276,8 +275,8 @@ def _stream_plan(
     """``plan`` in a format rendered account by account (render.stream.STREAMED): the same
     output as the whole plan rendered, with only running totals kept in memory. Nothing is
     printed or written until every account is planned without an error."""
-    use_color = _use_color(color) and fmt == "text"
-    shown = writer(fmt, color=use_color, mask_emails=mask_emails)
+    colored = use_color(color) and fmt == "text"
+    shown = writer(fmt, color=colored, mask_emails=mask_emails)
     # -o FILE: the saved plan (.json) is never masked, a rendered one as shown
     saved = writer(written, mask_emails=mask_emails and written != "json") if written else None
 
@@ -295,7 +294,7 @@ def _stream_plan(
         from reconciler.outfile import write_file
 
         write_file(out, lambda fh: saved.finish(plan, fh))
-    _echo_rendered(lambda fh: shown.finish(plan, fh), use_color)
+    echo_rendered(lambda fh: shown.finish(plan, fh), colored)
     if out:
         what = "the plan" if written == "json" else f"the {written} plan"
         click.echo(f"saved {what} to {terminal(out)}", err=True)
@@ -307,7 +306,7 @@ def _stream_plan(
     return ExitCode.OK
 
 
-def _echo_rendered(render_to: Callable[[IO[str]], None], color: bool) -> None:
+def echo_rendered(render_to: Callable[[IO[str]], None], color: bool) -> None:
     """What ``render_to`` writes, echoed to stdout in pieces (through a spooled file, so a
     large plan is never one string in memory). Colour codes are never cut: with colour
     off there are none (render.env.paint), with it on click passes them through."""
@@ -367,43 +366,4 @@ def show_command(
     return plan_exit_code(plan)
 
 
-@click.command("drift")
-@paths_argument
-@config_option
-@format_option(*DRIFT_FORMATS)
-@account_option
-@mask_option
-@color_option
-@parallelism_option
-def drift_command(
-    paths: tuple[str, ...],
-    config_path: str,
-    fmt: str,
-    account: str | None,
-    mask_emails: bool,
-    color: bool | None,
-    parallelism: int,
-) -> ExitCode:
-    """Report what differs on the platforms from what the files say.
-
-    The files on the default branch were applied when merged, so any difference now was
-    made on a platform (a swap in the portal, an expired trial, a user added by hand).
-    Exits 2 when there is drift, 0 when there is none, 1 on an error.
-
-    \b
-    Examples:
-      reconciler drift
-      reconciler drift --account contoso
-      reconciler drift --format markdown > drift.md
-    """
-    # every difference counts, whatever the policies would allow a plan to do about it
-    plan = build_plan(paths, config_path, allow_downgrade=True, force=True, account=account,
-                      parallelism=parallelism)
-    use_color = _use_color(color) and fmt == "text"
-    out = io.StringIO()
-    drifted = render_drift(plan, fmt, out, color=use_color, mask_emails=mask_emails)
-    click.echo(out.getvalue(), nl=False, color=use_color)
-    return ExitCode.CHANGES if drifted else ExitCode.OK
-
-
-COMMANDS: list[click.Command] = [plan_command, show_command, drift_command]
+COMMANDS: list[click.Command] = [plan_command, show_command]

@@ -11,12 +11,15 @@ the same plan is part of that order.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import IO, Any
 
-from reconciler.escape import mask_email, terminal, walk_strings
+from reconciler.escape import mask_email, md, terminal, walk_strings
 from reconciler.money import fmt
 from reconciler.plan import AccountPlan, Plan, Step
 from reconciler.platforms import PLATFORMS
+from reconciler.render.env import environment, paint
+from reconciler.render.spool import copy, lines, spool
 from reconciler.render.view import account_head, field_name, record_text, user_name, value_text
 
 _LICENCE_ACTIONS = ("order_licences", "return_licences", "manual")
@@ -165,20 +168,102 @@ def account_drift(acct: AccountPlan) -> dict[str, Any]:
 
 
 def drift_view(plan: Plan, *, mask_emails: bool = False) -> dict[str, Any]:
-    accounts = [account_drift(a) for a in plan.accounts]
-    data: dict[str, Any] = {
-        "format_version": 1,
-        "created_at": plan.created_at,
-        "accounts": accounts,
-        "summary": {
-            "accounts": len(accounts),
-            "drifted": sum(1 for a in accounts if a["drift"]),
-            "differences": sum(len(a["drift"]) for a in accounts),
-        },
+    accounts = [_cleaned(account_drift(a), mask_emails) for a in plan.accounts]
+    return {**_cleaned(_head(plan), mask_emails), "accounts": accounts,
+            "summary": _summary(accounts)}
+
+
+def _head(plan: Plan) -> dict[str, Any]:
+    return {"format_version": 1, "created_at": plan.created_at}
+
+
+def _summary(accounts: list[dict[str, Any]]) -> dict[str, int]:
+    return {
+        "accounts": len(accounts),
+        "drifted": sum(1 for a in accounts if a["drift"]),
+        "differences": sum(len(a["drift"]) for a in accounts),
     }
+
+
+def _cleaned(data: dict[str, Any], mask_emails: bool) -> dict[str, Any]:
     data = walk_strings(data, terminal)
     return walk_strings(data, mask_email) if mask_emails else data
 
 
 def has_drift(data: dict[str, Any]) -> bool:
     return bool(data["summary"]["differences"])
+
+
+#: the formats drift is written in, each account by account (:func:`drift_writer`)
+DRIFT_FORMATS = ("text", "markdown", "json")
+
+
+class DriftWriter:
+    """Drift written account by account as each is planned (``drift``): only the counts
+    are kept; what is rendered waits in a spool (render.spool) until :meth:`finish`
+    writes it, so memory stays flat however many accounts there are. The output is byte
+    for byte :func:`render.render_drift`'s of the whole plan.
+
+    ``text``: each account's part (drift_text_account.j2), then the summary; ``json``:
+    each account's object, then the summary; ``markdown``: the drifted accounts measured
+    and put aside (render.markdown.DriftFit), the report fitted to its size budget at the
+    end, reading back only the accounts it shows."""
+
+    def __init__(self, fmt: str, *, color: bool = False, mask_emails: bool = False,
+                 limit: int | None = None) -> None:
+        from reconciler.render.markdown import LIMIT, DriftFit
+
+        if fmt not in DRIFT_FORMATS:
+            raise ValueError(f"unknown format {fmt!r}")
+        self.fmt = fmt
+        self.paint = paint(color)
+        self.mask_emails = mask_emails
+        self.summary = {"accounts": 0, "drifted": 0, "differences": 0}
+        self.body = spool()
+        self.fitted = DriftFit() if fmt == "markdown" else None
+        self.limit = LIMIT if limit is None else limit
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.summary["differences"])
+
+    def add(self, acct: AccountPlan) -> None:
+        data = _cleaned(account_drift(acct), self.mask_emails)
+        self.summary["accounts"] += 1
+        self.summary["drifted"] += bool(data["drift"])
+        self.summary["differences"] += len(data["drift"])
+        if self.fitted is not None:
+            if data["drift"]:
+                self.fitted.add(walk_strings(data, md))
+        elif self.fmt == "json":
+            lead = ",\n    " if self.summary["accounts"] > 1 else "\n    "
+            self.body.write(lead + json.dumps(data, indent=2, ensure_ascii=False)
+                            .replace("\n", "\n    "))
+        else:
+            for chunk in environment().get_template("drift_text_account.j2").generate(
+                    a=data, paint=self.paint):
+                self.body.write(chunk)
+
+    def finish(self, plan: Plan, fh: IO[str]) -> None:
+        head = _cleaned(_head(plan), self.mask_emails)
+        if self.fitted is not None:
+            self.body.close()
+            fh.write(self.fitted.document({**head, "summary": self.summary}, self.limit))
+        elif self.fmt == "json":
+            text = json.dumps({**head, "accounts": [], "summary": self.summary}, indent=2,
+                              ensure_ascii=False)
+            before, _, after = text.partition('\n  "accounts": []')
+            fh.write(before + '\n  "accounts": [')
+            if self.summary["accounts"]:
+                copy(self.body, fh)
+                fh.write("\n  ]")
+            else:
+                self.body.close()
+                fh.write("]")
+            fh.write(after + "\n")
+        else:
+            for chunk in environment().get_template("drift_text.j2").generate(
+                    drift={"summary": self.summary}, accounts=lines(self.body),
+                    paint=self.paint):
+                fh.write(chunk)
+            self.body.close()

@@ -12,23 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import IO, Any, Protocol
 
-from reconciler.escape import mask_email, terminal, walk_strings
+from reconciler.escape import mask_email, md, terminal, walk_strings
 from reconciler.plan import FORMAT_VERSION, AccountPlan, Plan, PlanTotals
 from reconciler.planio import account_to_json
 from reconciler.render.env import environment, paint
+from reconciler.render.markdown import LIMIT, PlanFit
+from reconciler.render.spool import copy, lines, spool
 from reconciler.render.summary import Summary
-from reconciler.render.view import RICH_ARROW, TEXT_ARROW, account_view, cleaned
-
-#: rendered accounts held in memory up to this size, then on disk (assumed: 256 KiB)
-SPOOL_BYTES = 256 * 1024
+from reconciler.render.view import RICH_ARROW, TEXT_ARROW, account_view, cleaned, plan_head
 
 #: the formats a writer renders account by account (the runbook is made from the whole plan)
-STREAMED = ("text", "json", "html")
+STREAMED = ("text", "json", "html", "markdown")
 
 
 class PlanWriter(Protocol):
@@ -37,22 +34,6 @@ class PlanWriter(Protocol):
     def add(self, acct: AccountPlan) -> None: ...
 
     def finish(self, plan: Plan, fh: IO[str]) -> None: ...
-
-
-def _spool() -> IO[str]:
-    return tempfile.SpooledTemporaryFile(  # noqa: SIM115  (closed by the writer's finish)
-        max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="")
-
-
-def _lines(spool: IO[str]) -> Iterator[str]:
-    spool.seek(0)
-    yield from spool
-
-
-def _copy(spool: IO[str], fh: IO[str]) -> None:
-    spool.seek(0)
-    shutil.copyfileobj(spool, fh)
-    spool.close()
 
 
 class TextWriter:
@@ -64,8 +45,8 @@ class TextWriter:
         self.mask_emails = mask_emails
         self.summary = Summary()
         self.totals = self.summary.totals
-        self.body = _spool()
-        self.verdicts = _spool()
+        self.body = spool()
+        self.verdicts = spool()
 
     def add(self, acct: AccountPlan) -> None:
         data = cleaned(account_view(acct, TEXT_ARROW), TEXT_ARROW, self.mask_emails)
@@ -81,9 +62,9 @@ class TextWriter:
         env = environment()
         _write(fh, env.get_template("text_head.j2").generate(
             using=using_line(plan), blocked=self.totals.blocked,
-            verdicts=_lines(self.verdicts), paint=self.paint))
+            verdicts=lines(self.verdicts), paint=self.paint))
         self.verdicts.close()
-        _copy(self.body, fh)
+        copy(self.body, fh)
         _write(fh, env.get_template("text_summary.j2").generate(
             s_=cleaned(self.summary.view(), TEXT_ARROW, self.mask_emails), paint=self.paint))
 
@@ -96,8 +77,8 @@ class HtmlWriter:
         self.mask_emails = mask_emails
         self.summary = Summary()
         self.totals = self.summary.totals
-        self.rows = _spool()
-        self.sections = _spool()
+        self.rows = spool()
+        self.sections = spool()
 
     def add(self, acct: AccountPlan) -> None:
         data = cleaned(account_view(acct, RICH_ARROW), RICH_ARROW, self.mask_emails)
@@ -111,9 +92,34 @@ class HtmlWriter:
         page = cleaned({"format_version": plan.format_version, "created_at": plan.created_at,
                         "summary": self.summary.view()}, RICH_ARROW, self.mask_emails)
         _write(fh, environment().get_template("html.j2").generate(
-            plan=page, rows=_lines(self.rows), sections=_lines(self.sections)))
+            plan=page, rows=lines(self.rows), sections=lines(self.sections)))
         self.rows.close()
         self.sections.close()
+
+
+class MarkdownWriter:
+    """The pull-request comment within its size budget (render.markdown.PlanFit): each
+    account measured and put aside as it comes; the comment, chosen at the end, reads back
+    only the accounts it shows."""
+
+    def __init__(self, *, mask_emails: bool = False, base_now: str | None = None,
+                 limit: int = LIMIT) -> None:
+        self.mask_emails = mask_emails
+        self.base_now = base_now
+        self.limit = limit
+        self.summary = Summary()
+        self.totals = self.summary.totals
+        self.fitted = PlanFit()
+
+    def add(self, acct: AccountPlan) -> None:
+        data = cleaned(account_view(acct, RICH_ARROW), RICH_ARROW, self.mask_emails)
+        self.summary.add(acct, data)
+        self.fitted.add(walk_strings(data, md))
+
+    def finish(self, plan: Plan, fh: IO[str]) -> None:
+        head = cleaned({**plan_head(plan, RICH_ARROW, self.base_now),
+                        "summary": self.summary.view()}, RICH_ARROW, self.mask_emails)
+        fh.write(self.fitted.document(walk_strings(head, md), self.limit))
 
 
 def _write(fh: IO[str], chunks: Iterable[str]) -> None:
@@ -132,7 +138,7 @@ class JsonWriter:
     def __init__(self, *, mask_emails: bool = False) -> None:
         self.mask_emails = mask_emails
         self.totals = PlanTotals()
-        self.body = _spool()
+        self.body = spool()
         self.digest = hashlib.sha256(b'{"accounts":[')
 
     def add(self, acct: AccountPlan) -> None:
@@ -163,7 +169,7 @@ class JsonWriter:
         assert sep, "the plan's JSON lays its accounts out at the top level"
         fh.write(head + '\n  "accounts": [')
         if self.totals.accounts:
-            _copy(self.body, fh)
+            copy(self.body, fh)
             fh.write("\n  ]")
         else:
             self.body.close()
@@ -179,21 +185,25 @@ def using_line(plan: Plan) -> str | None:
     return "Using " + " · ".join(f"{key}: {terminal(value)}" for key, value in plan.using.items())
 
 
-def writer(fmt: str, *, color: bool = False, mask_emails: bool = False) -> PlanWriter:
-    """The account-by-account writer of ``fmt`` (one of :data:`STREAMED`)."""
+def writer(fmt: str, *, color: bool = False, mask_emails: bool = False,
+           base_now: str | None = None) -> PlanWriter:
+    """The account-by-account writer of ``fmt`` (one of :data:`STREAMED`). ``base_now``:
+    the commit the plan's base ref names now (render.view.view), for markdown."""
     if fmt == "text":
         return TextWriter(color=color, mask_emails=mask_emails)
     if fmt == "json":
         return JsonWriter(mask_emails=mask_emails)
     if fmt == "html":
         return HtmlWriter(mask_emails=mask_emails)
+    if fmt == "markdown":
+        return MarkdownWriter(mask_emails=mask_emails, base_now=base_now)
     raise ValueError(f"{fmt!r} is not rendered account by account")
 
 
 def write_plan(plan: Plan, fmt: str, fh: IO[str], *, color: bool = False,
-               mask_emails: bool = False) -> None:
+               mask_emails: bool = False, base_now: str | None = None) -> None:
     """The whole ``plan`` through the writer of ``fmt`` (``show``, ``render``)."""
-    w = writer(fmt, color=color, mask_emails=mask_emails)
+    w = writer(fmt, color=color, mask_emails=mask_emails, base_now=base_now)
     for acct in plan.accounts:
         w.add(acct)
     w.finish(plan, fh)
