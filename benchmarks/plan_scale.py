@@ -4,9 +4,10 @@ Makes N account files (platforms in turn) and a matching sandbox live state with
 of users different (a changed profile, a renamed user, a user missing on the platform),
 then prints seconds for: the libyaml C loader alone parsing the same files (the floor),
 validate, plan; and the peak memory of the plan (tracemalloc, in a second run). Then the
-whole process, as a user runs it: ``reconciler validate`` and ``reconciler plan`` (text and
-JSON) in a fresh interpreter each, their CPU seconds (user + system, start-up included)
-against the floor, and their peak RSS.
+whole process, as a user runs it: ``reconciler validate``, ``plan`` (text, JSON, HTML,
+markdown), ``drift`` and ``apply`` (on a copy of the sandbox) in a fresh interpreter each,
+their CPU seconds (user + system, start-up included) against the floor, and their peak RSS;
+with several sizes, the peak RSS of each side by side with their ratio.
 
     python benchmarks/plan_scale.py --accounts 1000 --users 50
     python benchmarks/plan_scale.py --accounts 300,3000 --users 50 --process-only
@@ -18,6 +19,7 @@ import argparse
 import gc
 import os
 import random
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -144,7 +146,7 @@ runpy.run_module("reconciler", run_name="__main__", alter_sys=True)
 """
 
 
-def process(root: Path, *args: str) -> tuple[float, float, float]:
+def process(root: Path, *args: str, ok: tuple[int, ...] = (0, 2)) -> tuple[float, float, float]:
     """``reconciler ARGS`` in a fresh interpreter from ``root``: (CPU s, wall s, peak RSS
     MiB). ``os.wait4`` gives that one child's own CPU time, start-up included."""
     peak_file = root / "peak.txt"
@@ -158,19 +160,48 @@ def process(root: Path, *args: str) -> tuple[float, float, float]:
         _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 2):
+    if proc.returncode not in ok:
         raise SystemExit(f"reconciler {' '.join(args)} failed: {err.decode()[-500:]}")
     return usage.ru_utime + usage.ru_stime, wall, int(peak_file.read_text()) / 1024
 
 
-def whole_process(root: Path, floor: float) -> None:
+def _apply_config(root: Path) -> str:
+    """A configuration beside the accounts whose sandbox is a copy of the benchmark's (and
+    whose state store is its own), so apply changes nothing the other rows read."""
+    copy = root / "sandbox-apply.db"
+    with sqlite3.connect(root / "sandbox.db") as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    (root / "apply.yaml").write_text(
+        f"sandbox: {{path: {copy}}}\nstate: {{path: {root / 'state-apply.db'}}}\n")
+    return str(root / "apply.yaml")
+
+
+#: whole-process rows: label -> the command's arguments (apply's config added by the run)
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "validate": ("validate",),
+    "plan (text)": ("plan",),
+    "plan (json)": ("plan", "--format", "json"),
+    "plan (html)": ("plan", "--format", "html"),
+    "plan (markdown)": ("plan", "--format", "markdown"),
+    "drift": ("drift",),
+    # iPECS orders are not waited for: the apply exits 3 (waiting on approval)
+    "apply": ("apply", "--auto-approve", "--wait-seconds", "0"),
+}
+
+
+def whole_process(root: Path, floor: float) -> dict[str, float]:
+    """Each of :data:`COMMANDS` as a fresh process; returns label -> peak RSS (MiB)."""
     (root / "reconciler.yaml").write_text(
         f"sandbox: {{path: {root / 'sandbox.db'}}}\nstate: {{path: {root / 'state.db'}}}\n")
-    for label, args in (("validate", ("validate",)), ("plan (text)", ("plan",)),
-                        ("plan (json)", ("plan", "--format", "json"))):
-        cpu, wall, rss = process(root, *args)
-        print(f"process: {label:<14} {cpu:6.2f} s CPU ({cpu / floor:.1f}x floor), "
+    peaks: dict[str, float] = {}
+    for label, args in COMMANDS.items():
+        if label == "apply":
+            args = (*args, "--config", _apply_config(root))
+        cpu, wall, rss = process(root, *args, ok=(0, 2, 3))
+        peaks[label] = rss
+        print(f"process: {label:<16} {cpu:6.2f} s CPU ({cpu / floor:.1f}x floor), "
               f"{wall:6.2f} s wall, peak RSS {rss:6.1f} MiB")
+    return peaks
 
 
 def floor_seconds(files: list[Path]) -> float:
@@ -191,12 +222,18 @@ def main() -> int:
     parser.add_argument("--process-only", action="store_true",
                         help="only the whole-process figures (skip the in-process runs)")
     args = parser.parse_args()
-    for n in (int(x) for x in str(args.accounts).split(",")):
-        run(n, args.users, args.process_only)
+    sizes = [int(x) for x in str(args.accounts).split(",")]
+    peaks = {n: run(n, args.users, args.process_only) for n in sizes}
+    if len(sizes) > 1:
+        first, last = sizes[0], sizes[-1]
+        print(f"peak RSS (MiB)      {first:>8,} x {args.users}  {last:>8,} x {args.users}   ratio")
+        for label in COMMANDS:
+            a, b = peaks[first][label], peaks[last][label]
+            print(f"  {label:<16}  {a:13.1f}  {b:13.1f}  {b / a:6.2f}x")
     return 0
 
 
-def run(n_accounts: int, n_users: int, process_only: bool) -> None:
+def run(n_accounts: int, n_users: int, process_only: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         setup, config = timed(lambda: make_world(root, n_accounts, n_users))
@@ -207,8 +244,9 @@ def run(n_accounts: int, n_users: int, process_only: bool) -> None:
         print(f"C loader alone (floor) {t_floor:8.2f} s CPU")
         if not process_only:
             in_process(root, config, t_floor)
-        whole_process(root, t_floor)
+        peaks = whole_process(root, t_floor)
         print()
+        return peaks
 
 
 def in_process(root: Path, config: Config, t_floor: float) -> None:

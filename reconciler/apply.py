@@ -17,9 +17,10 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from reconciler.errors import PlatformError, ReconcilerError, StalePlan
 from reconciler.model import ActualAccount
@@ -59,6 +60,15 @@ class ApplySettings:
 
 #: slug -> a fresh plan of that account from an actual state (None: no desired at hand)
 Replan = Callable[[str, ActualAccount], AccountPlan]
+
+
+class Shelf(Protocol):
+    """Where apply keeps each account's confirmed plan (and note) until it runs it: a list,
+    or one on disk (spool.PlanShelf)."""
+
+    def append(self, item: tuple[AccountPlan, str], /) -> None: ...
+
+    def __getitem__(self, i: int, /) -> tuple[AccountPlan, str]: ...
 
 
 class Applier:
@@ -108,12 +118,31 @@ class Applier:
         propagate. ``plan_digest``: the saved plan's, journaled with every step, so that
         applying it again says it was applied.
         """
+        reports: list[AccountReport] = []
+        self.apply_each([a for a in plan.accounts if a.steps], providers, reports.append,
+                        replan=replan, plan_digest=plan_digest)
+        return ApplyReport(tuple(reports))
+
+    def apply_each(
+        self,
+        todo: Sequence[AccountPlan],
+        providers: Callable[[str], Provider],
+        each: Callable[[AccountReport], None],
+        *,
+        replan: Replan | None = None,
+        plan_digest: str = "",
+        confirmed: Shelf | None = None,
+    ) -> None:
+        """:meth:`apply` of the accounts ``todo`` (each with steps), account by account:
+        each account's report goes to ``each`` as it finishes (in plan order) and is not
+        kept. ``todo`` is read several times (check, lock, confirm, apply), so it may be
+        read back from disk (spool.PlanShelf) instead of held; so may ``confirmed``, where
+        the plan to run of every account is kept between confirming all and applying the
+        first (a list by default)."""
         self.plan_digest = plan_digest
-        todo = [a for a in plan.accounts if a.steps]
-        for account in todo:
-            check_steps(account)
         scopes: dict[Scope, str] = {}
         for account in todo:
+            check_steps(account)
             scope = Scope(account.platform, account.external_id)
             if scope in scopes:
                 raise InvalidPlan(
@@ -121,12 +150,12 @@ class Applier:
                     f"same platform account ({scope}); apply one of them"
                 )
             scopes[scope] = account.account
+        runs = confirmed if confirmed is not None else []
         with ExitStack() as stack:
             # in one global order, so two runs waiting (--lock-timeout) for each other's
             # accounts can never hold one each and wait forever
-            for account in sorted(todo, key=lambda a: (a.platform, a.external_id)):
-                scope = Scope(account.platform, account.external_id)
-                lock = self.store.acquire(scope, account.account)
+            for scope in sorted(scopes):
+                lock = self.store.acquire(scope, scopes[scope])
                 stack.callback(self.store.release, lock)
             parallelism = min(self.settings.parallelism, len(todo))
 
@@ -134,20 +163,21 @@ class Applier:
                 return self._confirm_plan(account, providers, replan)
 
             # every account is read (a few at a time) and confirmed before anything is written
-            runs = list(ordered_map(confirm, todo, parallelism))
-            progress = OrderedProgress(self.progress, [a.account for a in todo])
+            for run in ordered_map(confirm, todo, parallelism):
+                runs.append(run)
+            progress = OrderedProgress(self.progress, [account for account in scopes.values()])
 
-            def apply_one(job: tuple[AccountPlan, tuple[AccountPlan, str]]) -> AccountReport:
-                account, (run, note) = job
+            def apply_one(i: int) -> AccountReport:
+                run, note = runs[i]
                 try:
-                    report = self.apply_account(run, providers(account.platform), replan,
+                    report = self.apply_account(run, providers(run.platform), replan,
                                                 progress=progress)
                 finally:
-                    progress.finish(account.account)
+                    progress.finish(run.account)
                 return replace(report, note=note)
 
-            reports = list(ordered_map(apply_one, zip(todo, runs, strict=True), parallelism))
-        return ApplyReport(tuple(reports))
+            for report in ordered_map(apply_one, range(len(todo)), parallelism):
+                each(report)
 
     def _confirm_plan(
         self, account: AccountPlan, providers: Callable[[str], Provider], replan: Replan | None

@@ -24,7 +24,7 @@ def _step(result: StepResult) -> dict[str, Any]:
     }
 
 
-def _account(report: AccountReport) -> dict[str, Any]:
+def account_json(report: AccountReport) -> dict[str, Any]:
     return {
         "account": report.account,
         "platform": report.platform,
@@ -42,7 +42,7 @@ def apply_json(
 ) -> dict[str, Any]:
     """The report apply prints at its end, as data: per account its state and every step's
     outcome, the runbooks written for portal accounts, and the run's exit code."""
-    accounts = [_account(a) for a in report.accounts] if report is not None else []
+    accounts = [account_json(a) for a in report.accounts] if report is not None else []
     return {
         "format_version": 1,
         "exit_code": exit_code,

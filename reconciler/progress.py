@@ -241,14 +241,14 @@ def report_lines(report: ApplyReport) -> list[str]:
     if not report.accounts:
         lines.append("  no changes: nothing to apply")
     for account in report.accounts:
-        lines.extend(_account_lines(account))
+        lines.extend(account_lines(account))
     code = int(report.exit_code)
     meaning = {0: "converged", 1: "failed", 3: "waiting on approval or a manual step"}[code]
     lines.append(f"Result: {meaning} (exit {code})")
     return lines
 
 
-def _account_lines(account: AccountReport) -> list[str]:
+def account_lines(account: AccountReport) -> list[str]:
     counts = [
         f"{account.count(status)} {status}" for status in ("done", *_ORDER) if account.count(status)
     ]

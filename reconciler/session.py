@@ -73,6 +73,11 @@ class Providers:
 Observer = Callable[[DesiredAccount, ActualAccount, AccountPlan], None]
 
 
+#: desired accounts kept for re-plans read from their files (``keep_paths``): those being
+#: applied at once, each checked under its lock and after each round (assumed: 64)
+RECENT = 64
+
+
 class Session:
     """Plans from account files and live state. Use as a context manager (or call
     :meth:`close`) so the providers' connections are let go.
@@ -111,6 +116,11 @@ class Session:
         self._catalogs: Mapping[str, Catalog] | None = None
         #: slug -> desired account, kept by :meth:`plan` with ``keep_desired`` (re-plans)
         self.desired: dict[str, DesiredAccount] = {}
+        #: slug -> its account file, kept by :meth:`plans` with ``keep_paths``: re-plans
+        #: load the file again, a few kept (:data:`RECENT`) while apply works on them
+        self.paths: dict[str, str] = {}
+        self._recent: dict[str, DesiredAccount] = {}
+        self._recent_lock = threading.Lock()
 
     @property
     def catalogs(self) -> Mapping[str, Catalog]:
@@ -172,7 +182,7 @@ class Session:
 
     def plans(
         self, paths: Sequence[str], *, account: str | None = None, keep_desired: bool = False,
-        observe: Observer | None = None,
+        observe: Observer | None = None, keep_paths: bool = False,
     ) -> Iterator[AccountPlan]:
         """Each account's plan, in the files' order, as it is made (``plan`` renders them
         one by one, so memory stays flat however many accounts there are).
@@ -195,6 +205,8 @@ class Session:
                     continue
                 if keep_desired:
                     self.desired[desired.slug] = desired
+                if keep_paths:
+                    self.paths[desired.slug] = desired.path
                 yield desired
 
         def one(desired: DesiredAccount) -> AccountPlan:
@@ -231,6 +243,22 @@ class Session:
 
     def replan(self, slug: str, actual: ActualAccount) -> AccountPlan:
         """A fresh plan of account ``slug`` (kept by ``plan(..., keep_desired=True)`` or
-        :meth:`load`) from ``actual``: apply's check of a plan under the account's lock and
-        after each round of steps."""
-        return self.plan_account(self.desired[slug], actual)
+        :meth:`load`, or its file by ``plans(..., keep_paths=True)``) from ``actual``:
+        apply's check of a plan under the account's lock and after each round of steps."""
+        desired = self.desired.get(slug)
+        return self.plan_account(desired or self._reload(slug), actual)
+
+    def _reload(self, slug: str) -> DesiredAccount:
+        """Account ``slug`` from its file again (``keep_paths``). A file changed since it
+        was planned gives another plan, which apply refuses as not the plan shown."""
+        from reconciler.accounts import load_accounts
+
+        with self._recent_lock:
+            desired = self._recent.get(slug)
+        if desired is None:
+            (desired,) = load_accounts([self.paths[slug]], self.config, only=slug)
+            with self._recent_lock:
+                self._recent[slug] = desired
+                while len(self._recent) > RECENT:
+                    del self._recent[next(iter(self._recent))]
+        return desired

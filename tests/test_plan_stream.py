@@ -21,12 +21,13 @@ from hypothesis import strategies as st
 from reference import markdown_whole
 from render_sample import CREATED_AT, GOLDEN, contoso, ipecs, mitel, partner, quiet, sample_plan
 
+from reconciler import spool
 from reconciler.cli import cli
 from reconciler.config import load_config
 from reconciler.escape import mask_email, md, walk_strings
 from reconciler.plan import Plan
 from reconciler.planio import load_plan, plan_to_json
-from reconciler.render import render, spool, stream
+from reconciler.render import render, stream
 from reconciler.render.drift import DriftWriter, drift_view
 from reconciler.render.env import environment, paint
 from reconciler.render.markdown import LIMIT

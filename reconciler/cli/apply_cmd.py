@@ -3,30 +3,29 @@ in the state store, are in history_cmd.py: they start without loading apply)."""
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from decimal import Decimal
+from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 import click
 
 from reconciler.apply import Applier, ApplySettings
+from reconciler.apply_stream import ReportWriter, Stake
 from reconciler.catalog import did_you_mean
 from reconciler.config import Config
 from reconciler.envvars import env_flag
 from reconciler.errors import ExitCode, InputError, ReconcilerError
 from reconciler.model import ActualAccount
-from reconciler.money import ZERO, fmt, signed
 from reconciler.plan import AccountPlan, Plan
 from reconciler.pool import DEFAULT_PARALLELISM, ordered_map
-from reconciler.progress import make_progress, report_lines
+from reconciler.progress import make_progress
 from reconciler.project import default_paths
 from reconciler.review import check_identity, check_sources, difference, mismatch
+from reconciler.spool import PlanShelf, spool
 
 if TYPE_CHECKING:
     from reconciler.session import Session
@@ -47,10 +46,6 @@ DEFAULT_PATHS = ("accounts",)
 
 class NotConfirmed(ReconcilerError):
     """Apply refused to write without a person's (or --auto-approve's) consent."""
-
-
-class PlanBlocked(ReconcilerError):
-    pass
 
 
 def use_color_on(out: TextIO, color: bool | None) -> bool:
@@ -94,16 +89,6 @@ def _saved_session(saved: Plan, config: Config, parallelism: int) -> Session:
 def _is_plan_file(target: Sequence[str]) -> bool:
     """PLANFILE, optionally followed by the account files to apply of it."""
     return bool(target) and target[0].endswith(".json") and Path(target[0]).is_file()
-
-
-def _refuse_blocked(plan: Plan) -> None:
-    for acct in plan.accounts:
-        for verdict in acct.blocked:
-            if verdict.blocking:
-                raise PlanBlocked(
-                    f"plan is blocked by policy (account {acct.account}: {verdict.message}); "
-                    "nothing applied"
-                )
 
 
 @click.command("apply")
@@ -161,7 +146,6 @@ def apply(
     # ``apply --help`` stays a small command
     from reconciler.planner import PlanOptions
     from reconciler.portal.apply import write_runbooks
-    from reconciler.render import render
     from reconciler.session import Session
 
     config = _config(config_path)
@@ -191,46 +175,85 @@ def apply(
         session.close()
         raise
     assert store is not None
-    with session, store:
+    with session, store, ExitStack() as stack:
         applier = Applier(store, make_progress(out, color=use_color), settings=settings)
+        results = ReportWriter(fmt)
+        stack.callback(results.close)
         if saved is None:
-            plan = session.plan(list(target) or default_paths(), account=account,
-                                keep_desired=True)
-            shown = io.StringIO()
-            render(plan, "text", shown, color=use_color)
-            click.echo(shown.getvalue(), out, nl=False, color=use_color)
-            _refuse_blocked(plan)
-            if plan.has_changes and not auto_approve and not _confirmed(plan, fmt == "json"):
+            todo, portal, stake, planned = _plan_paths(session, list(target), account, out,
+                                                       use_color, stack)
+            if stake.has_changes and not auto_approve and not _confirmed(stake, fmt == "json"):
                 click.echo("nothing applied", err=True)
                 return int(ExitCode.ERROR)
             click.echo("", out)
+            _, runbooks = write_runbooks(Plan(tuple(portal)), session.providers)
+            # the plans to run, confirmed under the locks, wait on disk too
+            confirmed = PlanShelf()
+            stack.callback(confirmed.close)
         else:
-            plan = saved
-            _refuse_blocked(plan)
-        # kind: portal accounts get a runbook instead (reconciler/portal/apply.py); a saved
-        # plan's portal accounts are planned again from the exports and must be the same
-        plan, runbooks = write_runbooks(
-            plan, session.providers, verify=_verifier(session) if saved is not None else None)
-        report = (applier.apply(plan, session.providers, replan=session.replan,
-                                plan_digest=digest)
-                  if plan.accounts else None)
-    code = report.exit_code if report is not None else ExitCode.OK
-    code = ExitCode.WAITING if runbooks and code == ExitCode.OK else code
-    if fmt == "json":
-        from reconciler.apply_json import apply_json
-
-        books = [(b.account, [str(p) for p in b.paths]) for b in runbooks]
-        click.echo(json.dumps(apply_json(report, books, int(code)), indent=2))
-        return int(code)
-    if report is not None:
-        for line in report_lines(report):
-            click.echo(line, out)
+            Stake.of(saved.accounts).refuse_blocked()
+            # kind: portal accounts get a runbook instead (reconciler/portal/apply.py); a
+            # saved plan's portal accounts are planned again from the exports, must be the same
+            rest, runbooks = write_runbooks(saved, session.providers, verify=_verifier(session))
+            todo = [a for a in rest.accounts if a.steps]
+            planned, confirmed = len(rest.accounts), None
+        if todo:
+            applier.apply_each(todo, session.providers, results.add, replan=session.replan,
+                               plan_digest=digest, confirmed=confirmed)
+        code = results.exit_code if planned else ExitCode.OK
+        code = ExitCode.WAITING if runbooks and code == ExitCode.OK else code
+        if fmt == "json":
+            books = [(b.account, [str(p) for p in b.paths]) for b in runbooks]
+            _echo(lambda fh: results.finish(fh, int(code), books), sys.stdout)
+            return int(code)
+        if planned:
+            _echo(lambda fh: results.finish(fh, int(code)), out)
     for book in runbooks:
         click.echo(f"{book.account}: nothing applied; a person follows the runbook, then "
                    "downloads the exports again:", out)
         for path in book.paths:
             click.echo(f"  {path}", out)
     return int(code)
+
+
+def _plan_paths(
+    session: Session, paths: list[str], account: str | None, out: TextIO, color: bool,
+    stack: ExitStack,
+) -> tuple[Sequence[AccountPlan], list[AccountPlan], Stake, int]:
+    """Plan the accounts of ``paths`` one by one and show the plan (refused when a verdict
+    blocks it): the plans of the accounts to apply are put aside on disk (spool.PlanShelf),
+    the portal accounts' kept for their runbooks, what is at stake counted, and the other
+    accounts counted (the apply report is of those)."""
+    from reconciler.portal.provider import PortalProvider
+    from reconciler.render.stream import TextWriter
+
+    shown = TextWriter(color=color)
+    stake = Stake()
+    shelf = PlanShelf()
+    stack.callback(shelf.close)
+    portal: list[AccountPlan] = []
+    planned = 0
+    for acct in session.plans(paths, account=account, keep_paths=True):
+        shown.add(acct)
+        stake.add(acct)
+        if isinstance(session.providers(acct.platform), PortalProvider):
+            portal.append(acct)
+        else:
+            planned += 1
+            if acct.steps:
+                shelf.append((acct, ""))
+    _echo(lambda fh: shown.finish(Plan((), options=session.plan_options()), fh), out, color)
+    stake.refuse_blocked()
+    return shelf.plans(), portal, stake, planned
+
+
+def _echo(write: Callable[[IO[str]], None], out: TextIO, color: bool = False) -> None:
+    """What ``write`` writes, echoed to ``out`` in pieces (through a spool)."""
+    with spool() as fh:
+        write(fh)
+        fh.seek(0)
+        while piece := fh.read(1 << 16):
+            click.echo(piece, out, nl=False, color=color)
 
 
 def _verifier(session: Session) -> Callable[[AccountPlan, ActualAccount], None]:
@@ -292,26 +315,11 @@ def _load_saved(
 def confirmation(plan: Plan) -> str | None:
     """The question apply asks before writing: what is at stake, in numbers. None when no
     step would be performed (manual steps are never performed, so they are not counted)."""
-    applied = [[s for s in a.steps if s.mode != "manual"] for a in plan.accounts]
-    steps = sum(len(a) for a in applied)
-    if not steps:
-        return None
-    accounts = sum(1 for a in applied if a)
-    monthly: dict[str, Decimal] = {}
-    once: dict[str, Decimal] = {}
-    for a in plan.accounts:
-        c = a.cost.currency
-        monthly[c] = monthly.get(c, ZERO) + a.cost.monthly_delta
-        once[c] = once.get(c, ZERO) + a.cost.one_time
-    money = ", ".join(f"{signed(monthly[c])} {c}" for c in sorted(monthly))
-    one_time = ", ".join(f"{fmt(once[c])} {c}" for c in sorted(once))
-    return (f"Apply {steps} step{'s' if steps != 1 else ''} to {accounts} "
-            f"account{'s' if accounts != 1 else ''}, monthly {money}, one-time {one_time}? "
-            "Only 'yes' is accepted:")
+    return Stake.of(plan.accounts).question()
 
 
-def _confirmed(plan: Plan, err: bool = False) -> bool:
-    question = confirmation(plan)
+def _confirmed(stake: Stake, err: bool = False) -> bool:
+    question = stake.question()
     if question is None:
         return True  # nothing would be written: only manual steps to report
     if not stdin_is_tty():

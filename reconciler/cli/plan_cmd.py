@@ -26,8 +26,8 @@ from reconciler.escape import terminal
 from reconciler.plan import AccountPlan, Plan
 from reconciler.planio import load_plan, save_plan
 from reconciler.render import FORMATS, render
-from reconciler.render.spool import SPOOL_BYTES
 from reconciler.render.stream import STREAMED, writer
+from reconciler.spool import SPOOL_BYTES
 
 DEFAULT_PATHS = ("accounts",)
 

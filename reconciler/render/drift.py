@@ -19,8 +19,8 @@ from reconciler.money import fmt
 from reconciler.plan import AccountPlan, Plan, Step
 from reconciler.platforms import PLATFORMS
 from reconciler.render.env import environment, paint
-from reconciler.render.spool import copy, lines, spool
 from reconciler.render.view import account_head, field_name, record_text, user_name, value_text
+from reconciler.spool import copy, lines, spool
 
 _LICENCE_ACTIONS = ("order_licences", "return_licences", "manual")
 
@@ -200,7 +200,7 @@ DRIFT_FORMATS = ("text", "markdown", "json")
 
 class DriftWriter:
     """Drift written account by account as each is planned (``drift``): only the counts
-    are kept; what is rendered waits in a spool (render.spool) until :meth:`finish`
+    are kept; what is rendered waits in a spool (reconciler.spool) until :meth:`finish`
     writes it, so memory stays flat however many accounts there are. The output is byte
     for byte :func:`render.render_drift`'s of the whole plan.
 

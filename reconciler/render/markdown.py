@@ -14,7 +14,7 @@ whole accounts are *cut* (a note says how many and that the plan artifact has th
 Blocked accounts keep their section, with their verdicts, before anything else.
 
 Accounts are given one by one (:class:`PlanFit`, :class:`DriftFit`): each is measured in
-every shape as it comes and put aside (render.spool.Views); the comment is chosen from the
+every shape as it comes and put aside (reconciler.spool.Views); the comment is chosen from the
 measures at the end and reads back only the accounts it shows, so memory holds a few
 numbers per account and what fits in the comment, however many accounts the plan has.
 """
@@ -27,7 +27,7 @@ from itertools import accumulate
 from typing import Any, NamedTuple
 
 from reconciler.render.env import environment
-from reconciler.render.spool import Views
+from reconciler.spool import Views
 
 LIMIT = 65_536
 #: room kept for the fold and cut notes and the headings of optional blocks (unchanged

@@ -20,9 +20,9 @@ from reconciler.plan import FORMAT_VERSION, AccountPlan, Plan, PlanTotals
 from reconciler.planio import account_to_json
 from reconciler.render.env import environment, paint
 from reconciler.render.markdown import LIMIT, PlanFit
-from reconciler.render.spool import copy, lines, spool
 from reconciler.render.summary import Summary
 from reconciler.render.view import RICH_ARROW, TEXT_ARROW, account_view, cleaned, plan_head
+from reconciler.spool import copy, lines, spool
 
 #: the formats a writer renders account by account (the runbook is made from the whole plan)
 STREAMED = ("text", "json", "html", "markdown")

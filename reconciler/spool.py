@@ -1,0 +1,119 @@
+"""Where a streamed command keeps what it has made until it needs it again (what comes
+first in an output is known only at the end; apply shows, confirms, then applies): a
+temporary file, in memory while small and on disk after, so peak memory stays flat however
+many accounts pass."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    from reconciler.plan import AccountPlan
+
+#: rendered accounts held in memory up to this size, then on disk (assumed: 256 KiB)
+SPOOL_BYTES = 256 * 1024
+
+
+def spool() -> IO[str]:
+    """A text spool (closed by whoever copies it out)."""
+    return tempfile.SpooledTemporaryFile(  # noqa: SIM115  (closed by its writer)
+        max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="")
+
+
+def lines(fh: IO[str]) -> Iterator[str]:
+    """The spool's lines from its start (for a template to write out)."""
+    fh.seek(0)
+    yield from fh
+
+
+def copy(fh: IO[str], out: IO[str]) -> None:
+    """The spool's content into ``out``; the spool is closed."""
+    fh.seek(0)
+    shutil.copyfileobj(fh, out)
+    fh.close()
+
+
+class Views:
+    """Plain data (an account's view) put aside one JSON line each and read back by the
+    number :meth:`put` gave it: for an output that picks, at the end, the few accounts it
+    shows in full (the markdown comment within its size budget)."""
+
+    def __init__(self) -> None:
+        self._fh = tempfile.SpooledTemporaryFile(  # noqa: SIM115  (closed by close())
+            max_size=SPOOL_BYTES, mode="w+b")
+        self._offsets: list[int] = []
+
+    def put(self, data: Any) -> int:
+        self._fh.seek(0, 2)
+        self._offsets.append(self._fh.tell())
+        self._fh.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+                       + b"\n")
+        return len(self._offsets) - 1
+
+    def get(self, number: int) -> Any:
+        self._fh.seek(self._offsets[number])
+        return json.loads(self._fh.readline())
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class PlanShelf:
+    """Account plans, each with a note, put aside while apply runs and read back by index
+    (``append`` / ``[i]`` / ``len`` like a list of ``(AccountPlan, note)``): apply of many
+    accounts keeps the plans it showed and confirmed here, in memory while small and on
+    disk after, not as objects. Pickled: the plan read back is the very plan put aside
+    (its steps' values keep their types), and the file is this process's own."""
+
+    def __init__(self) -> None:
+        self._fh = tempfile.SpooledTemporaryFile(  # noqa: SIM115  (closed by close())
+            max_size=SPOOL_BYTES, mode="w+b")
+        self._offsets: list[int] = []
+        self._lock = threading.Lock()  # apply's workers read it at once
+
+    def append(self, item: tuple[AccountPlan, str]) -> None:
+        with self._lock:
+            self._fh.seek(0, 2)
+            self._offsets.append(self._fh.tell())
+            pickle.dump(item, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __getitem__(self, i: int) -> tuple[AccountPlan, str]:
+        with self._lock:
+            self._fh.seek(self._offsets[i])
+            item: tuple[AccountPlan, str] = pickle.load(self._fh)  # noqa: S301  (our own file)
+        return item
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def plans(self) -> Sequence[AccountPlan]:
+        """The plans alone, read back as they are asked for."""
+        return _Plans(self)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class _Plans(Sequence["AccountPlan"]):
+    def __init__(self, shelf: PlanShelf) -> None:
+        self.shelf = shelf
+
+    def __len__(self) -> int:
+        return len(self.shelf)
+
+    @overload
+    def __getitem__(self, i: int) -> AccountPlan: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[AccountPlan]: ...
+
+    def __getitem__(self, i: int | slice) -> AccountPlan | Sequence[AccountPlan]:
+        if isinstance(i, slice):
+            return [self.shelf[j][0] for j in range(len(self))[i]]
+        return self.shelf[i][0]
