@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from render_sample import CREATED_AT, contoso, ipecs, mitel, quiet, sample_plan
 
-from reconciler.cli import cli, drift_cmd, plan_cmd
+from reconciler.cli import cli, plan_cmd
 from reconciler.errors import InputError
 from reconciler.plan import Cost, Plan
 from reconciler.planio import load_plan
@@ -44,7 +44,6 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     monkeypatch.setattr(plan_cmd, "build_plan", fake)
     monkeypatch.setattr(plan_cmd, "stream_plan", fake_stream)
-    monkeypatch.setattr(drift_cmd, "stream_plan", fake_stream)
     return seen
 
 

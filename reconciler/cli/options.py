@@ -93,3 +93,16 @@ parallelism_option = click.option(
     help="Accounts read (and applied) at once; the output is the same whatever N. "
     "Each platform's max_concurrency and rate_limit in reconciler.yaml still apply.",
 )
+
+
+mask_option = click.option(
+    "--mask-emails",
+    is_flag=True,
+    help="Show e-mail addresses as j***@example.com (for public PR comments).",
+)
+text_color_option = click.option(
+    "--color/--no-color",
+    "color",
+    default=None,
+    help="Colour the text format (default: only when stdout is a terminal and NO_COLOR is unset).",
+)

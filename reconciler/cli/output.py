@@ -15,10 +15,13 @@ from __future__ import annotations
 import io
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import IO, TextIO
 
+import click
+
+from reconciler.envvars import env_flag
 from reconciler.errors import OutputError
 from reconciler.escape import guard_line, workflow_command_message, workflow_command_property
 
@@ -134,3 +137,23 @@ def annotation(level: str, message: str, *, file: str | None = None, line: int |
     else:
         stream.write(text)
     stream.flush()
+
+
+def use_color(color: bool | None) -> bool:
+    """``--color/--no-color`` if given; else colour only on a terminal without NO_COLOR."""
+    if color is not None:
+        return color
+    return sys.stdout.isatty() and not env_flag("NO_COLOR")
+
+
+def echo_rendered(render_to: Callable[[IO[str]], None], color: bool) -> None:
+    """What ``render_to`` writes, echoed to stdout in pieces (through a spooled file, so a
+    large plan is never one string in memory). Colour codes are never cut: with colour
+    off there are none (render.env.paint), with it on click passes them through."""
+    from reconciler.spool import spool
+
+    with spool() as fh:
+        render_to(fh)
+        fh.seek(0)
+        while piece := fh.read(1 << 16):
+            click.echo(piece, nl=False, color=color)

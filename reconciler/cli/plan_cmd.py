@@ -7,9 +7,7 @@ codes: a blocking verdict exits 1 *after* the plan is printed, so a reviewer see
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Sequence
-from typing import IO
 
 import click
 
@@ -17,32 +15,22 @@ from reconciler.cli.options import (
     account_option,
     config_option,
     format_option,
+    mask_option,
     parallelism_option,
     paths_argument,
 )
-from reconciler.envvars import env_flag
+from reconciler.cli.options import (
+    text_color_option as color_option,
+)
+from reconciler.cli.output import echo_rendered, use_color
 from reconciler.errors import ExitCode
 from reconciler.escape import terminal
 from reconciler.plan import AccountPlan, Plan
 from reconciler.planio import load_plan, save_plan
 from reconciler.render import FORMATS, render
 from reconciler.render.stream import STREAMED, writer
-from reconciler.spool import SPOOL_BYTES
 
 DEFAULT_PATHS = ("accounts",)
-
-mask_option = click.option(
-    "--mask-emails",
-    is_flag=True,
-    help="Show e-mail addresses as j***@example.com (for public PR comments).",
-)
-color_option = click.option(
-    "--color/--no-color",
-    "color",
-    default=None,
-    help="Colour the text format (default: only when stdout is a terminal and NO_COLOR is unset).",
-)
-
 
 def build_plan(
     paths: Sequence[str],
@@ -95,12 +83,6 @@ def stream_plan(
         for acct in session.plans(paths, account=account):
             each(acct)
         return Plan(accounts=(), options=session.plan_options(), using=run_using(session))
-
-
-def use_color(color: bool | None) -> bool:
-    if color is not None:
-        return color
-    return sys.stdout.isatty() and not env_flag("NO_COLOR")
 
 
 base_ref_option = click.option(
@@ -304,20 +286,6 @@ def _stream_plan(
     if detailed_exitcode and totals.has_changes:
         return ExitCode.CHANGES
     return ExitCode.OK
-
-
-def echo_rendered(render_to: Callable[[IO[str]], None], color: bool) -> None:
-    """What ``render_to`` writes, echoed to stdout in pieces (through a spooled file, so a
-    large plan is never one string in memory). Colour codes are never cut: with colour
-    off there are none (render.env.paint), with it on click passes them through."""
-    import tempfile
-
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8",
-                                       newline="") as spool:
-        render_to(spool)
-        spool.seek(0)
-        while piece := spool.read(1 << 16):
-            click.echo(piece, nl=False, color=color)
 
 
 @click.command("show")
