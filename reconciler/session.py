@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -73,11 +73,6 @@ class Providers:
 Observer = Callable[[DesiredAccount, ActualAccount, AccountPlan], None]
 
 
-#: desired accounts kept for re-plans read from their files (``keep_paths``): those being
-#: applied at once, each checked under its lock and after each round (assumed: 64)
-RECENT = 64
-
-
 class Session:
     """Plans from account files and live state. Use as a context manager (or call
     :meth:`close`) so the providers' connections are let go.
@@ -114,13 +109,9 @@ class Session:
         self.rng = rng or random.Random()
         self.providers = providers or Providers(config, clock=clock, sleep=sleep)
         self._catalogs: Mapping[str, Catalog] | None = None
-        #: slug -> desired account, kept by :meth:`plan` with ``keep_desired`` (re-plans)
-        self.desired: dict[str, DesiredAccount] = {}
-        #: slug -> its account file, kept by :meth:`plans` with ``keep_paths``: re-plans
-        #: load the file again, a few kept (:data:`RECENT`) while apply works on them
-        self.paths: dict[str, str] = {}
-        self._recent: dict[str, DesiredAccount] = {}
-        self._recent_lock = threading.Lock()
+        #: slug -> desired account, kept by :meth:`plan` with ``keep_desired`` (re-plans);
+        #: apply of many accounts keeps them on disk instead (spool.Shelved)
+        self.desired: MutableMapping[str, DesiredAccount] = {}
 
     @property
     def catalogs(self) -> Mapping[str, Catalog]:
@@ -182,7 +173,7 @@ class Session:
 
     def plans(
         self, paths: Sequence[str], *, account: str | None = None, keep_desired: bool = False,
-        observe: Observer | None = None, keep_paths: bool = False,
+        observe: Observer | None = None,
     ) -> Iterator[AccountPlan]:
         """Each account's plan, in the files' order, as it is made (``plan`` renders them
         one by one, so memory stays flat however many accounts there are).
@@ -205,8 +196,6 @@ class Session:
                     continue
                 if keep_desired:
                     self.desired[desired.slug] = desired
-                if keep_paths:
-                    self.paths[desired.slug] = desired.path
                 yield desired
 
         def one(desired: DesiredAccount) -> AccountPlan:
@@ -243,22 +232,6 @@ class Session:
 
     def replan(self, slug: str, actual: ActualAccount) -> AccountPlan:
         """A fresh plan of account ``slug`` (kept by ``plan(..., keep_desired=True)`` or
-        :meth:`load`, or its file by ``plans(..., keep_paths=True)``) from ``actual``:
-        apply's check of a plan under the account's lock and after each round of steps."""
-        desired = self.desired.get(slug)
-        return self.plan_account(desired or self._reload(slug), actual)
-
-    def _reload(self, slug: str) -> DesiredAccount:
-        """Account ``slug`` from its file again (``keep_paths``). A file changed since it
-        was planned gives another plan, which apply refuses as not the plan shown."""
-        from reconciler.accounts import load_accounts
-
-        with self._recent_lock:
-            desired = self._recent.get(slug)
-        if desired is None:
-            (desired,) = load_accounts([self.paths[slug]], self.config, only=slug)
-            with self._recent_lock:
-                self._recent[slug] = desired
-                while len(self._recent) > RECENT:
-                    del self._recent[next(iter(self._recent))]
-        return desired
+        :meth:`load`) from ``actual``: apply's check of a plan under the account's lock and
+        after each round of steps."""
+        return self.plan_account(self.desired[slug], actual)

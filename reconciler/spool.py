@@ -10,11 +10,13 @@ import pickle
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Any, overload
+from collections.abc import Iterator, MutableMapping, Sequence
+from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
 
 if TYPE_CHECKING:
     from reconciler.plan import AccountPlan
+
+V = TypeVar("V")
 
 #: rendered accounts held in memory up to this size, then on disk (assumed: 256 KiB)
 SPOOL_BYTES = 256 * 1024
@@ -64,40 +66,85 @@ class Views:
         self._fh.close()
 
 
-class PlanShelf:
-    """Account plans, each with a note, put aside while apply runs and read back by index
-    (``append`` / ``[i]`` / ``len`` like a list of ``(AccountPlan, note)``): apply of many
-    accounts keeps the plans it showed and confirmed here, in memory while small and on
-    disk after, not as objects. Pickled: the plan read back is the very plan put aside
-    (its steps' values keep their types), and the file is this process's own."""
+class _Pickles:
+    """Objects pickled one after another into a spool (in memory while small, on disk
+    after) and read back by where they start: the process's own file, so read back as the
+    very objects put aside (their values keep their types). Safe to share between threads."""
 
     def __init__(self) -> None:
         self._fh = tempfile.SpooledTemporaryFile(  # noqa: SIM115  (closed by close())
             max_size=SPOOL_BYTES, mode="w+b")
-        self._offsets: list[int] = []
-        self._lock = threading.Lock()  # apply's workers read it at once
+        self._lock = threading.Lock()
 
-    def append(self, item: tuple[AccountPlan, str]) -> None:
+    def put(self, obj: object) -> int:
         with self._lock:
             self._fh.seek(0, 2)
-            self._offsets.append(self._fh.tell())
-            pickle.dump(item, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+            at = self._fh.tell()
+            pickle.dump(obj, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+            return at
+
+    def get(self, at: int) -> Any:
+        with self._lock:
+            self._fh.seek(at)
+            return pickle.load(self._fh)  # noqa: S301  (our own file)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class PlanShelf:
+    """Account plans, each with a note, put aside while apply runs and read back by index
+    (``append`` / ``[i]`` / ``len`` like a list of ``(AccountPlan, note)``): apply of many
+    accounts keeps the plans it showed and confirmed here, not as objects in memory."""
+
+    def __init__(self) -> None:
+        self._pickles = _Pickles()
+        self._at: list[int] = []
+
+    def append(self, item: tuple[AccountPlan, str]) -> None:
+        self._at.append(self._pickles.put(item))
 
     def __getitem__(self, i: int) -> tuple[AccountPlan, str]:
-        with self._lock:
-            self._fh.seek(self._offsets[i])
-            item: tuple[AccountPlan, str] = pickle.load(self._fh)  # noqa: S301  (our own file)
+        item: tuple[AccountPlan, str] = self._pickles.get(self._at[i])
         return item
 
     def __len__(self) -> int:
-        return len(self._offsets)
+        return len(self._at)
 
     def plans(self) -> Sequence[AccountPlan]:
         """The plans alone, read back as they are asked for."""
         return _Plans(self)
 
     def close(self) -> None:
-        self._fh.close()
+        self._pickles.close()
+
+
+class Shelved(MutableMapping[str, V]):
+    """A mapping whose values are put aside like :class:`PlanShelf`'s (only the keys stay
+    in memory): the desired accounts apply plans again from (``Session.desired``)."""
+
+    def __init__(self) -> None:
+        self._pickles = _Pickles()
+        self._at: dict[str, int] = {}
+
+    def __setitem__(self, key: str, value: V) -> None:
+        self._at[key] = self._pickles.put(value)
+
+    def __getitem__(self, key: str) -> V:
+        value: V = self._pickles.get(self._at[key])
+        return value
+
+    def __delitem__(self, key: str) -> None:
+        del self._at[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def close(self) -> None:
+        self._pickles.close()
 
 
 class _Plans(Sequence["AccountPlan"]):

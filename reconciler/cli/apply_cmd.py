@@ -19,13 +19,13 @@ from reconciler.catalog import did_you_mean
 from reconciler.config import Config
 from reconciler.envvars import env_flag
 from reconciler.errors import ExitCode, InputError, ReconcilerError
-from reconciler.model import ActualAccount
+from reconciler.model import ActualAccount, DesiredAccount
 from reconciler.plan import AccountPlan, Plan
 from reconciler.pool import DEFAULT_PARALLELISM, ordered_map
 from reconciler.progress import make_progress
 from reconciler.project import default_paths
 from reconciler.review import check_identity, check_sources, difference, mismatch
-from reconciler.spool import PlanShelf, spool
+from reconciler.spool import PlanShelf, Shelved, spool
 
 if TYPE_CHECKING:
     from reconciler.session import Session
@@ -221,7 +221,8 @@ def _plan_paths(
     stack: ExitStack,
 ) -> tuple[Sequence[AccountPlan], list[AccountPlan], Stake, int]:
     """Plan the accounts of ``paths`` one by one and show the plan (refused when a verdict
-    blocks it): the plans of the accounts to apply are put aside on disk (spool.PlanShelf),
+    blocks it): the plans of the accounts to apply and their desired states are put aside
+    on disk (spool.PlanShelf, spool.Shelved),
     the portal accounts' kept for their runbooks, what is at stake counted, and the other
     accounts counted (the apply report is of those)."""
     from reconciler.portal.provider import PortalProvider
@@ -233,7 +234,11 @@ def _plan_paths(
     stack.callback(shelf.close)
     portal: list[AccountPlan] = []
     planned = 0
-    for acct in session.plans(paths, account=account, keep_paths=True):
+    # apply plans each account again from its desired state: kept on disk, not in memory
+    desired: Shelved[DesiredAccount] = Shelved()
+    stack.callback(desired.close)
+    session.desired = desired
+    for acct in session.plans(paths, account=account, keep_desired=True):
         shown.add(acct)
         stake.add(acct)
         if isinstance(session.providers(acct.platform), PortalProvider):
