@@ -291,8 +291,10 @@ def _build(
             marks[f"licences.{k}"] = doc["licences"].key_marks[k]
     users: list[DesiredUser] = []
     items: MarkedList = doc.get("users") or MarkedList()
+    allowed = _UNIVERSAL_FIELDS | frozenset(platform.user_fields)
     for item, item_mark in zip(items, items.item_marks, strict=True):
-        user, user_errors = _user(item, item_mark, platform.user_fields, platform.label)
+        user, user_errors = _user(item, item_mark, allowed, platform.user_fields,
+                                  platform.label)
         users.append(user)
         errors.extend(user_errors)
     own_policy = doc.get("policy") or {}
@@ -321,13 +323,15 @@ def _markup(pricing: Mapping[str, Any]) -> Decimal | None:
 
 
 def _user(
-    item: MarkedDict, item_mark: Mark, fields: tuple[str, ...], label: str
+    item: MarkedDict, item_mark: Mark, allowed: frozenset[str], fields: tuple[str, ...],
+    label: str,
 ) -> tuple[DesiredUser, list[InputError]]:
+    """``allowed``: the universal fields and the platform's ``fields``."""
     errors: list[InputError] = []
     marks = _field_marks(item)
     values: dict[str, Any] = {}
     for key, value in item.items():
-        if key in _UNIVERSAL_FIELDS or key in fields:
+        if key in allowed:
             values[key] = value
             continue
         takes = ", ".join(fields)
@@ -347,8 +351,9 @@ def _user(
 
 
 def _field_marks(node: MarkedDict) -> dict[str, Mark]:
+    keys, values = node.key_marks, node.value_marks
     return {
-        str(k): node.key_marks[k] if isinstance(v, (dict, list)) else node.value_marks[k]
+        k if k.__class__ is str else str(k): keys[k] if isinstance(v, (dict, list)) else values[k]
         for k, v in node.items()
     }
 

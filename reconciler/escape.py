@@ -51,10 +51,7 @@ def _visible(ch: str) -> str:
 def terminal(text: str) -> str:
     """One line for a terminal or a log: line breaks, tabs, escapes (ANSI, OSC), bidi
     overrides and other invisible characters shown as ``\\n``, ``\\x1b``, ``\\u202e``."""
-    if text.isascii():
-        if not _ASCII_CONTROL.search(text):
-            return text
-    elif text.isprintable():
+    if text.isprintable():  # for ASCII: no control character (nearly every text)
         return text
     return "".join(_visible(c) if _hidden(c) else c for c in text)
 
@@ -176,7 +173,12 @@ def walk_strings(data: Any, fn: Callable[[str], str]) -> Any:
     if isinstance(data, str):
         return fn(data)
     if isinstance(data, dict):
-        return {k: walk_strings(v, fn) for k, v in data.items()}
+        return {k: fn(v) if isinstance(v, str) else walk_strings(v, fn) if isinstance(v, _NESTED)
+                else v for k, v in data.items()}
     if isinstance(data, (list, tuple)):
-        return [walk_strings(v, fn) for v in data]
+        return [fn(v) if isinstance(v, str) else walk_strings(v, fn) if isinstance(v, _NESTED)
+                else v for v in data]
     return data
+
+
+_NESTED = (dict, list, tuple)

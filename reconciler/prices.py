@@ -39,11 +39,14 @@ def _record_items(rec: Mapping[str, Any], catalog: Catalog) -> set[str]:
 def state_items(state: ActualAccount, catalog: Catalog) -> set[str]:
     """The products and add-ons a state's bill can name: users' profiles, licences and
     add-ons, the pool's or subscriptions' keys."""
-    items: set[str] = set()
-    for u in state.users:
-        items |= _record_items({"profile": u.profile, "licence": u.licence,
-                                "add_ons": sorted(u.add_ons)}, catalog)
-    items.update(lic.key for lic in state.licences if lic.key in catalog.products)
+    users = state.users
+    products, add_ons = catalog.products, catalog.add_ons
+    # each distinct name once (a state has few): what _record_items finds per user
+    named = {u.profile for u in users} | {u.licence for u in users}
+    items = {n for n in named if isinstance(n, str) and n in products}
+    taken: set[str] = set().union(*(u.add_ons for u in users))
+    items.update(item_name(a, add_on=True) for a in taken if a in add_ons)
+    items.update(lic.key for lic in state.licences if lic.key in products)
     return items
 
 

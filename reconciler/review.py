@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -47,16 +48,33 @@ def file_digest(path: Path | str | None) -> str | None:
         return None
 
 
-def sources(path: str, config: Config) -> dict[str, str | None]:
-    """The desired state an account's plan is made from (a saved plan's ``source``)."""
+def sources(path: str, config: Config,
+            shared: Mapping[str, str | None] | None = None) -> dict[str, str | None]:
+    """The desired state an account's plan is made from (a saved plan's ``source``).
+    ``shared``: :func:`shared_sources` of ``config``, read once for a run of many accounts
+    (the config and the price book a run loaded at its start)."""
+    return {
+        "file": file_digest(path),
+        **(shared if shared is not None else shared_sources(config)),
+        "commit": _folder_commit(os.path.abspath(os.path.dirname(path))) if path else None,
+    }
+
+
+def shared_sources(config: Config) -> dict[str, str | None]:
+    """The part of :func:`sources` every account of a run shares: the digests of
+    reconciler.yaml and the price book."""
     from reconciler.pricebook import pricebook_path
 
     return {
-        "file": file_digest(path),
         "config": file_digest(config.source) if config.source else None,
         "pricebook": file_digest(pricebook_path(config)),
-        "commit": _commit(str(Path(path).resolve().parent)) if path else None,
     }
+
+
+@lru_cache(maxsize=64)
+def _folder_commit(folder: str) -> str | None:
+    """The commit of the folder (absolute, as written): resolved once per folder."""
+    return _commit(str(Path(folder).resolve()))
 
 
 @lru_cache(maxsize=64)

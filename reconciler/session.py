@@ -25,7 +25,7 @@ from reconciler.pool import DEFAULT_PARALLELISM, ordered_map
 from reconciler.prices import unpriced_in_currency
 from reconciler.provider import Provider
 from reconciler.retry import Clock, RetryPolicy, Sleep, call_with_retry
-from reconciler.review import sources
+from reconciler.review import shared_sources, sources
 
 if TYPE_CHECKING:
     from reconciler.planner import PlanOptions
@@ -198,11 +198,13 @@ class Session:
                     self.desired[desired.slug] = desired
                 yield desired
 
+        shared = shared_sources(self.config)  # the config and price book loaded now
+
         def one(desired: DesiredAccount) -> AccountPlan:
             actual = self.read(desired.platform, desired.external_id)
             made = self.plan_account(desired, actual)
             # what a saved plan was made from: apply makes it again from the same (review.py)
-            made = replace(made, source=sources(desired.path, self.config))
+            made = replace(made, source=sources(desired.path, self.config, shared))
             if observe is not None:
                 observe(desired, actual, made)
             return made

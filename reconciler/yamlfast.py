@@ -31,8 +31,8 @@ from reconciler.yamlnodes import RESOLVED_FIRST, MarkedDict, MarkedList, plain_s
 _ODD = re.compile(r"[^\x20-\x7e\n]")
 #: deeper documents go to the full loader (it refuses past yamlload.MAX_DEPTH)
 _MAX_DEPTH = 16
-#: simple keys are at most 1024 characters in YAML; longer lines go to the full loader
-_MAX_LINE = 1000
+#: simple keys are at most 1024 characters in YAML; longer ones go to the full loader
+_MAX_KEY = 1000
 
 #: ``key:`` then nothing, or blanks and the rest: the key a plain scalar that cannot start
 #: with an indicator, without ':' or '#'
@@ -67,14 +67,14 @@ def fast_parse(text: str, name: str) -> tuple[Any, Mark] | None:
         ch = m.group()
         if ord(ch) < 0xA0 or not ch.isprintable():
             return None
+    if text.startswith(("---", "...")) or "\n---" in text or "\n..." in text:
+        return None  # a document marker (or what libyaml may take for one)
     lines: list[tuple[int, int, str]] = []  # (line number, indent, content) of content lines
+    append = lines.append
     for number, line in enumerate(text.split("\n"), 1):
         content = line.lstrip(" ")
-        if not content or content[0] == "#":
-            continue
-        if len(line) > _MAX_LINE or line.startswith(("---", "...")):
-            return None
-        lines.append((number, len(line) - len(content), content))
+        if content and content[0] != "#":
+            append((number, len(line) - len(content), content))
     if not lines:
         return None
     try:
@@ -270,7 +270,7 @@ class _Reader:
 
 def _key(text: str) -> str:
     """A mapping key: a plain scalar YAML reads as a string (else the full loader)."""
-    if text[-1] == " " or plain_tag(text) is not None:
+    if text[-1] == " " or len(text) > _MAX_KEY or plain_tag(text) is not None:
         raise _Fallback  # a boolean, a number, null, a merge key: the full loader's
     if len(_KEYS) < 4096:
         _KEYS[text] = text

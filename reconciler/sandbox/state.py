@@ -107,24 +107,20 @@ def read_account(
             if not active:
                 inactive.add(r["sku"])
             licences.append(Licence(r["sku"], r["quantity"], started, active))
+    # plain tuples, not sqlite3.Row, and positional fields: the benchmark reads 50,000 users
+    cur = c.cursor()
+    cur.row_factory = None
+    cur.execute(
+        "SELECT extension, user_id, id, name, profile, email, site, add_ons, licence, "
+        "caller_id, call_barring, fraud_limit FROM users WHERE account_id = ? "
+        "ORDER BY extension", (acc.id,))
+    prefix = USER_ID_PREFIX[acc.platform]
     users = tuple(
-        ActualUser(
-            extension=r["extension"],
-            user_id=user_id(acc.platform, r),
-            name=r["name"],
-            profile=r["profile"],
-            email=r["email"],
-            site=r["site"],
-            add_ons=split_add_ons(r["add_ons"]),
-            licence=r["licence"],
-            caller_id=r["caller_id"],
-            call_barring=r["call_barring"],
-            fraud_limit=r["fraud_limit"],
-            active=r["licence"] not in inactive,
-        )
-        for r in c.execute(
-            "SELECT * FROM users WHERE account_id = ? ORDER BY extension", (acc.id,)
-        )
+        ActualUser(ext, uid if uid else f"{prefix}{rowid:06d}", name, profile, email, site,
+                   split_add_ons(add_ons), licence, caller_id, barring, limit,
+                   licence not in inactive)
+        for (ext, uid, rowid, name, profile, email, site, add_ons, licence, caller_id, barring,
+             limit) in cur
     )
     orders = tuple(
         ChangeOrder(
