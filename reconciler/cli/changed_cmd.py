@@ -31,12 +31,17 @@ from reconciler.errors import ExitCode, ReconcilerError
     help="With --format json: group the accounts into at most N jobs (GitHub allows 256), "
     "balanced by number of users; each job names its files.",
 )
+@click.option(
+    "--plan", "reviewed", metavar="PLAN.json", default=None,
+    help="Only the accounts this saved plan holds (the plan reviewed on the pull request); "
+    "each changed account it does not hold is named in a warning and left out.",
+)
 @paths_argument
 @config_option
 @format_option("text", "json", "files")
 def changed(
-    base: str | None, every: bool, max_jobs: int | None, paths: tuple[str, ...],
-    config_path: str, fmt: str,
+    base: str | None, every: bool, max_jobs: int | None, reviewed: str | None,
+    paths: tuple[str, ...], config_path: str, fmt: str,
 ) -> ExitCode:
     """List the accounts whose files changed since REF.
 
@@ -60,6 +65,7 @@ def changed(
       reconciler changed --base origin/main --format files
       reconciler changed --base "$BEFORE" --format json   # strategy.matrix: fromJSON(...)
       reconciler changed --all --format json --max-jobs 256
+      reconciler changed --base "$LAST" --format json --max-jobs 256 --plan reviewed.json
     """
     if every == (base is not None):
         raise click.UsageError("give either --base REF or --all")
@@ -70,6 +76,8 @@ def changed(
         found = all_accounts(roots)
     else:
         found = changed_accounts(base, roots, shared_files=(config_path, _pricebook(config_path)))
+    if reviewed is not None:
+        found = _in_plan(found, reviewed, base)
     if fmt == "json":
         grid = shards(found, max_jobs, count_users) if max_jobs is not None else matrix(found)
         text = json.dumps(grid, separators=(",", ":"))
@@ -102,6 +110,26 @@ def _warn_past_github_limits(jobs: int, size: int, max_jobs: int | None) -> None
                    f"holds at most {GITHUB_MAX_OUTPUT:,}; split the fleet over several account "
                    "folders, each with its own workflow (reconciler changed --base REF FOLDER)",
                    err=True)
+
+
+def _in_plan(
+    found: list[ChangedAccount], path: str, base: str | None
+) -> list[ChangedAccount]:
+    """The accounts the saved plan holds. apply refuses a file the reviewed plan does not
+    hold (never reviewed), so a job given one would fail, and fail again in every later
+    run; such an account is named once here instead (docs/ci.md)."""
+    from reconciler.planio import load_plan
+
+    held = {os.path.normpath(a.path) for a in load_plan(path).accounts}
+    kept = []
+    for c in found:
+        if c.deleted or os.path.normpath(c.file) in held:
+            kept.append(c)
+            continue
+        since = f" since {base}" if base is not None else ""
+        click.echo(f"warning: {c.file} ({c.account}) changed{since} but is not in the "
+                   f"reviewed plan {path}: not applied; plan it in a pull request", err=True)
+    return kept
 
 
 def _pricebook(config_path: str) -> str:
