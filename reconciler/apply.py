@@ -60,6 +60,8 @@ class ApplySettings:
 
 #: slug -> a fresh plan of that account from an actual state (None: no desired at hand)
 Replan = Callable[[str, ActualAccount], AccountPlan]
+#: (the plan confirmed, the plan made again under the account's lock) -> may the latter run?
+Remainder = Callable[[AccountPlan, AccountPlan], bool]
 
 
 class Shelf(Protocol):
@@ -107,6 +109,7 @@ class Applier:
         *,
         replan: Replan | None = None,
         plan_digest: str = "",
+        remainder: Remainder | None = None,
     ) -> ApplyReport:
         """Lock every account that has steps, check each is still the plan, then apply.
 
@@ -117,10 +120,17 @@ class Applier:
         another run or is not the plan any more: :class:`LockHeld` / :class:`StalePlan`
         propagate. ``plan_digest``: the saved plan's, journaled with every step, so that
         applying it again says it was applied.
+
+        ``remainder`` (apply of account files, not of a saved plan): the plan made under
+        an account's lock runs even when it is not the one confirmed, if ``remainder``
+        accepts it and no policy blocks it. The platform changed in between, typically
+        because another run applied the account while this one waited for its lock
+        (``--lock-timeout``): what is left of the files' changes is applied, usually
+        nothing. Without it, such a plan is refused as stale.
         """
         reports: list[AccountReport] = []
         self.apply_each([a for a in plan.accounts if a.steps], providers, reports.append,
-                        replan=replan, plan_digest=plan_digest)
+                        replan=replan, plan_digest=plan_digest, remainder=remainder)
         return ApplyReport(tuple(reports))
 
     def apply_each(
@@ -132,6 +142,7 @@ class Applier:
         replan: Replan | None = None,
         plan_digest: str = "",
         confirmed: Shelf | None = None,
+        remainder: Remainder | None = None,
     ) -> None:
         """:meth:`apply` of the accounts ``todo`` (each with steps), account by account:
         each account's report goes to ``each`` as it finishes (in plan order) and is not
@@ -160,7 +171,7 @@ class Applier:
             parallelism = min(self.settings.parallelism, len(todo))
 
             def confirm(account: AccountPlan) -> tuple[AccountPlan, str]:
-                return self._confirm_plan(account, providers, replan)
+                return self._confirm_plan(account, providers, replan, remainder)
 
             # every account is read (a few at a time) and confirmed before anything is written
             for run in ordered_map(confirm, todo, parallelism):
@@ -180,7 +191,8 @@ class Applier:
                 each(report)
 
     def _confirm_plan(
-        self, account: AccountPlan, providers: Callable[[str], Provider], replan: Replan | None
+        self, account: AccountPlan, providers: Callable[[str], Provider], replan: Replan | None,
+        remainder: Remainder | None = None,
     ) -> tuple[AccountPlan, str]:
         """The plan to run for ``account`` now (under its lock), and a note for the report;
         raises :class:`StalePlan` when the account is not the plan any more."""
@@ -203,6 +215,11 @@ class Applier:
                 return fresh, (f"plan already applied (run {applied.run_id} by "
                                f"{applied.actor} at {applied.time}); nothing left to do")
             return fresh, "already as this plan leaves it; nothing left to do"
+        if remainder is not None and not fresh.is_blocked and remainder(account, fresh):
+            left = sum(1 for s in fresh.steps if s.mode != "manual")
+            return fresh, (f"the platform changed since the plan shown (another run applied "
+                           f"it?); planned again under its lock: {left} "
+                           f"step{'s' if left != 1 else ''} left")
         raise mismatch(account, fresh, stale=stale, applied=applied)
 
     def apply_account(

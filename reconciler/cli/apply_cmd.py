@@ -127,9 +127,13 @@ def apply(
     A saved plan is never taken on trust: it is made again from the files it was made from
     and the live state, and applied only if it is the same plan (steps, money, verdicts);
     otherwise apply prints the difference and writes nothing. Each account is
-    locked while it is applied; a run cut short is safe to run again: it continues from
-    the platform's state. Exit 0 converged, 1 a failure, 3 waiting on an order's approval
-    or a manual (Service Desk) step. --format json prints only the apply report on stdout
+    locked while it is applied (--lock-timeout: wait for another run holding it) and
+    planned again under its lock: with PATHS, what is left of the files' changes once
+    another run applied the account is applied (with --auto-approve, or when it was all
+    in the plan confirmed); a saved plan the platform moved away from is refused as stale.
+    A run cut short is safe to run again: it continues from the platform's state.
+    Exit 0 converged, 1 a failure, 3 waiting on an order's approval or a manual (Service
+    Desk) step. --format json prints only the apply report on stdout
     (schemas/apply.schema.json); the plan, the question and progress go to stderr.
 
     \b
@@ -197,9 +201,13 @@ def apply(
             rest, runbooks = write_runbooks(saved, session.providers, verify=_verifier(session))
             todo = [a for a in rest.accounts if a.steps]
             planned, confirmed = len(rest.accounts), None
+        # files, not a saved plan: an account the platform changed under us (another run
+        # applied it while we waited for its lock) gets what is left of its changes, if
+        # --auto-approve consented to converge, or if the person confirmed all of it
+        remainder = None if saved is not None else _all_remainder if auto_approve else _within
         if todo:
             applier.apply_each(todo, session.providers, results.add, replan=session.replan,
-                               plan_digest=digest, confirmed=confirmed)
+                               plan_digest=digest, confirmed=confirmed, remainder=remainder)
         code = results.exit_code if planned else ExitCode.OK
         code = ExitCode.WAITING if runbooks and code == ExitCode.OK else code
         if fmt == "json":
@@ -214,6 +222,18 @@ def apply(
         for path in book.paths:
             click.echo(f"  {path}", out)
     return int(code)
+
+
+def _all_remainder(shown: AccountPlan, fresh: AccountPlan) -> bool:
+    return True
+
+
+def _within(shown: AccountPlan, fresh: AccountPlan) -> bool:
+    """Every write the plan made now sends was in the plan the person confirmed."""
+    from reconciler.steps import step_digest
+
+    confirmed = {step_digest(s) for s in shown.steps if s.mode != "manual"}
+    return all(step_digest(s) in confirmed for s in fresh.steps if s.mode != "manual")
 
 
 def _plan_paths(
