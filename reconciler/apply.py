@@ -17,12 +17,12 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from reconciler.errors import PlatformError, ReconcilerError, StalePlan
+from reconciler.errors import LockHeld, PlatformError, ReconcilerError, StalePlan
 from reconciler.model import ActualAccount
 from reconciler.plan import AccountPlan, Plan, Step
 from reconciler.pool import OrderedProgress, ordered_map
@@ -128,6 +128,7 @@ class Applier:
         (``--lock-timeout``): what is left of the files' changes is applied, usually
         nothing. Without it, such a plan is refused as stale.
         """
+        self.recover(a for a in plan.accounts if not a.steps)
         reports: list[AccountReport] = []
         self.apply_each([a for a in plan.accounts if a.steps], providers, reports.append,
                         replan=replan, plan_digest=plan_digest, remainder=remainder)
@@ -190,6 +191,27 @@ class Applier:
             for report in ordered_map(apply_one, range(len(todo)), parallelism):
                 each(report)
 
+    def recover(self, idle: Iterable[AccountPlan]) -> None:
+        """Journal what earlier runs wrote to the accounts ``idle`` (nothing to do now) and
+        never journaled (:meth:`_recover`; an account with steps is recovered when it is
+        applied). Only an account whose lock is free at once: a live holder journals its
+        own writes, and a run in progress elsewhere never makes this one wait or fail."""
+        unjournaled = self.store.unjournaled_scopes()
+        if not unjournaled:
+            return
+        for account in idle:
+            scope = Scope(account.platform, account.external_id)
+            if scope not in unjournaled:
+                continue
+            try:
+                lock = self.store.acquire(scope, account.account, timeout=0)
+            except LockHeld:
+                continue
+            try:
+                self._recover(account)
+            finally:
+                self.store.release(lock)
+
     def _confirm_plan(
         self, account: AccountPlan, providers: Callable[[str], Provider], replan: Replan | None,
         remainder: Remainder | None = None,
@@ -238,6 +260,7 @@ class Applier:
         this plan no longer needs is settled first: the state moved on, so the same change
         made again later is a new request (docs/steps.md, idempotency keys)."""
         progress = progress or self.progress
+        self._recover(plan)
         self.store.settle_all_but(
             Scope(plan.platform, plan.external_id), (step_digest(s) for s in plan.steps)
         )
@@ -381,7 +404,9 @@ class Applier:
         # was lost reuses it; once the platform answered, the same change is a new key
         scope = Scope(plan.platform, plan.external_id)
         self.store.check(scope)  # still ours: a reclaimed lease means another run writes
-        key = self.store.intent_key(scope, step_digest(step), new_key(), self.run.run_id)
+        about = self._entry(plan, step, "")
+        key = self.store.intent_key(scope, step_digest(step), new_key(), self.run.run_id,
+                                    about=about)
         try:
             outcome: StepOutcome = call_with_retry(
                 lambda: provider.perform(plan.external_id, step, key),
@@ -471,25 +496,44 @@ class Applier:
         the report, not in history."""
         if not result.idempotency_key:
             return
+        failed = result.status in FAILED
+        self.store.record(replace(
+            self._entry(plan, result.step, result.status),
+            time=self.store.now(),
+            error=result.message if failed else "",
+            detail=result.message if not failed else "",
+            idempotency_key=result.idempotency_key,
+        ))
+
+    def _entry(self, plan: AccountPlan, step: Step, status: str) -> JournalEntry:
+        """The journal line of ``step`` by this run, less its time and outcome."""
         with self._commits_lock:
             if plan.path not in self._commits:
                 self._commits[plan.path] = file_commit(plan.path) if plan.path else None
             commit = self._commits[plan.path]
-        step = result.step
-        self.store.record(
-            JournalEntry(
+        return JournalEntry(time="", account=plan.account, step_id=step.id,
+                            action=step.action, target=step.target, result=status,
+                            git_commit=commit, actor=self.run.actor, run_id=self.run.run_id,
+                            plan=self.plan_digest)
+
+    def _recover(self, plan: AccountPlan) -> None:
+        """Journal the writes an earlier run sent but never journaled (it stopped between
+        a write and its journal line), so that ``history`` shows every write once: done
+        when the plan made now no longer needs the step, not done when it still does. An
+        unanswered write the plan still needs is not journaled here: it is sent again
+        under its key below and journaled then."""
+        needed = {step_digest(s) for s in plan.steps if s.mode != "manual"}
+        for intent in self.store.unjournaled(Scope(plan.platform, plan.external_id)):
+            if not intent.settled and intent.step in needed:
+                continue
+            done = intent.step not in needed
+            why = (f"at recovery by run {self.run.run_id}: run {intent.about.run_id} "
+                   "stopped before journaling the platform's answer")
+            self.store.record(replace(
+                intent.about,
                 time=self.store.now(),
-                account=plan.account,
-                step_id=step.id,
-                action=step.action,
-                target=step.target,
-                result=result.status,
-                error=result.message if result.status in FAILED else "",
-                detail=result.message if result.status not in FAILED else "",
-                idempotency_key=result.idempotency_key,
-                git_commit=commit,
-                actor=self.run.actor,
-                run_id=self.run.run_id,
-                plan=self.plan_digest,
-            )
-        )
+                account=intent.about.account or plan.account,
+                result="done" if done else "failed",
+                detail=f"found done {why}" if done else "",
+                error="" if done else f"found not done {why}",
+            ))

@@ -132,6 +132,20 @@ class JournalEntry:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Intent:
+    """A write recorded before it was sent (docs/steps.md, idempotency keys) whose journal
+    line was never written: the run stopped between the write and its journal line."""
+
+    key: str
+    #: the step's digest (``reconciler.steps.step_digest``)
+    step: str
+    #: the platform answered (False: the answer was lost)
+    settled: bool
+    #: what the journal line would have said (account, step, run, actor, commit, plan)
+    about: JournalEntry
+
+
 class StateStore(ABC):
     """Locks and journal. Use as a context manager or call ``close``; safe to share
     between threads (one mutex around the connection).
@@ -198,14 +212,26 @@ class StateStore(ABC):
         """Every lease held now, by platform account."""
 
     @abstractmethod
-    def intent_key(self, scope: Scope, step: str, fresh: str, run_id: str) -> str:
-        """The idempotency key of a write about to be sent, recorded *before* it is sent.
+    def intent_key(self, scope: Scope, step: str, fresh: str, run_id: str, *,
+                   about: JournalEntry | None = None) -> str:
+        """The idempotency key of a write about to be sent, recorded *before* it is sent,
+        with ``about`` (the journal line it will get, less its result) so that a run that
+        stops before journaling it can be told later (:meth:`unjournaled`).
 
         ``step``: the digest of what the write does (``reconciler.steps.step_digest``).
         When an earlier write of the same step on the same platform account is still
         unsettled (its answer was lost: the process crashed, or retries ran out), its key
         is returned, so the platform answers that write instead of doing it twice;
         otherwise ``fresh`` is recorded and returned."""
+
+    @abstractmethod
+    def unjournaled(self, scope: Scope) -> list[Intent]:
+        """The writes of ``scope`` recorded as intents that have no journal line yet, oldest
+        first (a journal line naming an intent's key marks it journaled, atomically)."""
+
+    @abstractmethod
+    def unjournaled_scopes(self) -> set[Scope]:
+        """The platform accounts that have writes without a journal line."""
 
     @abstractmethod
     def settle(self, key: str) -> None:
@@ -224,7 +250,9 @@ class StateStore(ABC):
 
     @abstractmethod
     def record(self, entry: JournalEntry) -> None:
-        """Append to the journal (append-only: nothing is ever updated or deleted)."""
+        """Append to the journal (append-only: nothing is ever updated or deleted); the
+        intent of ``entry.idempotency_key``, if any, is marked journaled in the same
+        transaction, so a write is never journaled twice."""
 
     @abstractmethod
     def history(self, account: str | None = None, limit: int | None = None) -> list[JournalEntry]:

@@ -97,9 +97,9 @@ def test_state_url_from_the_environment_and_state_migrate(
     monkeypatch.setenv("PGPASSWORD", PASSWORD)  # libpq's own variable
     first = invoke(ws, "state", "migrate")
     assert first.exit_code == 0, first.output
-    assert first.output == f"state store {db_url}: schema migrated from version 0 to 2\n"
+    assert first.output == f"state store {db_url}: schema migrated from version 0 to 3\n"
     again = invoke(ws, "state", "migrate")
-    assert again.output == f"state store {db_url}: schema at version 2, nothing to migrate\n"
+    assert again.output == f"state store {db_url}: schema at version 3, nothing to migrate\n"
 
 
 def test_state_migrate_on_sqlite_upgrades_an_old_file(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_state_migrate_on_sqlite_upgrades_an_old_file(tmp_path: Path) -> None:
         )
     result = invoke(ws, "state", "migrate")
     assert result.output == (
-        "state store .reconciler/state.db: schema migrated from version 0 to 3\n"
+        "state store .reconciler/state.db: schema migrated from version 0 to 4\n"
     )
     unlocked = invoke(ws, "unlock", "northwind")
     assert unlocked.output == (

@@ -26,6 +26,7 @@ from reconciler.progress import make_progress
 from reconciler.project import default_paths
 from reconciler.review import check_identity, check_sources, difference, mismatch
 from reconciler.spool import PlanShelf, Shelved, spool
+from reconciler.state import Scope
 
 if TYPE_CHECKING:
     from reconciler.session import Session
@@ -183,9 +184,12 @@ def apply(
         applier = Applier(store, make_progress(out, color=use_color), settings=settings)
         results = ReportWriter(fmt)
         stack.callback(results.close)
+        # accounts with nothing to do whose earlier writes were never journaled (a run
+        # stopped in between) are visited too (Applier.recover)
+        unjournaled, idle = store.unjournaled_scopes(), list[AccountPlan]()
         if saved is None:
             todo, portal, stake, planned = _plan_paths(session, list(target), account, out,
-                                                       use_color, stack)
+                                                       use_color, stack, (unjournaled, idle))
             if stake.has_changes and not auto_approve and not _confirmed(stake, fmt == "json"):
                 click.echo("nothing applied", err=True)
                 return int(ExitCode.ERROR)
@@ -200,11 +204,14 @@ def apply(
             # saved plan's portal accounts are planned again from the exports, must be the same
             rest, runbooks = write_runbooks(saved, session.providers, verify=_verifier(session))
             todo = [a for a in rest.accounts if a.steps]
+            idle = [a for a in rest.accounts
+                    if not a.steps and Scope(a.platform, a.external_id) in unjournaled]
             planned, confirmed = len(rest.accounts), None
         # files, not a saved plan: an account the platform changed under us (another run
         # applied it while we waited for its lock) gets what is left of its changes, if
         # --auto-approve consented to converge, or if the person confirmed all of it
         remainder = None if saved is not None else _all_remainder if auto_approve else _within
+        applier.recover(idle)
         if todo:
             applier.apply_each(todo, session.providers, results.add, replan=session.replan,
                                plan_digest=digest, confirmed=confirmed, remainder=remainder)
@@ -238,13 +245,14 @@ def _within(shown: AccountPlan, fresh: AccountPlan) -> bool:
 
 def _plan_paths(
     session: Session, paths: list[str], account: str | None, out: TextIO, color: bool,
-    stack: ExitStack,
+    stack: ExitStack, recover: tuple[set[Scope], list[AccountPlan]] | None = None,
 ) -> tuple[Sequence[AccountPlan], list[AccountPlan], Stake, int]:
     """Plan the accounts of ``paths`` one by one and show the plan (refused when a verdict
     blocks it): the plans of the accounts to apply and their desired states are put aside
     on disk (spool.PlanShelf, spool.Shelved),
     the portal accounts' kept for their runbooks, what is at stake counted, and the other
-    accounts counted (the apply report is of those)."""
+    accounts counted (the apply report is of those). ``recover``: (the platform accounts
+    with writes never journaled, where to add those of them with nothing to do)."""
     from reconciler.portal.provider import PortalProvider
     from reconciler.render.stream import TextWriter
 
@@ -267,6 +275,8 @@ def _plan_paths(
             planned += 1
             if acct.steps:
                 shelf.append((acct, ""))
+            elif recover and Scope(acct.platform, acct.external_id) in recover[0]:
+                recover[1].append(acct)
     _echo(lambda fh: shown.finish(Plan((), options=session.plan_options()), fh), out, color)
     stake.refuse_blocked()
     return shelf.plans(), portal, stake, planned

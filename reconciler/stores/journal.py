@@ -3,36 +3,86 @@ placeholder (SQLite ``?``, psycopg ``%s``): an append-only table, read newest la
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
-from reconciler.state import JournalEntry, StateError
+from reconciler.state import Intent, JournalEntry, Scope, StateError
 
 JOURNAL_COLUMNS = (
     "time, account, step_id, action, target, result, error, detail, idempotency_key,"
     " git_commit, actor, run_id, plan"
 )
 _COUNT = len(JOURNAL_COLUMNS.split(","))
+#: what an intent keeps of its journal line-to-be (reconciler.state.Intent)
+INTENT_ABOUT = ("account", "step_id", "action", "target", "actor", "git_commit", "plan")
+
+
+def intent_about(about: JournalEntry | None) -> tuple[Any, ...]:
+    """The values of :data:`INTENT_ABOUT` for an intent's row."""
+    if about is None:
+        return ("", "", "", "", "", None, "")
+    return (about.account, about.step_id, about.action, about.target, about.actor,
+            about.git_commit, about.plan)
 
 
 class SqlJournal:
-    """``record`` and ``history`` for a store that has ``_execute(sql, args)`` (a cursor)
-    and ``_mutex`` (re-entrant: held across the fetch, as ``_execute`` takes it too)."""
+    """``record``, ``history`` and ``unjournaled`` for a store that has
+    ``_execute(sql, args)`` (a cursor), ``_atomic()`` (a transaction) and ``_mutex``
+    (re-entrant: held across the fetch, as ``_execute`` takes it too)."""
 
     _journal_table: str
+    _intents_table: str
     _param: str
     _mutex: Any
 
     def _execute(self, sql: str, args: Any = ()) -> Any:
         raise NotImplementedError
 
+    def _atomic(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
     def record(self, entry: JournalEntry) -> None:
-        values = ", ".join([self._param] * _COUNT)
-        self._execute(
-            f"INSERT INTO {self._journal_table} ({JOURNAL_COLUMNS}) VALUES ({values})",
-            (entry.time, entry.account, entry.step_id, entry.action, entry.target,
-             entry.result, entry.error, entry.detail, entry.idempotency_key,
-             entry.git_commit, entry.actor, entry.run_id, entry.plan),
-        )
+        p = self._param
+        values = ", ".join([p] * _COUNT)
+        with self._mutex, self._atomic():
+            self._execute(
+                f"INSERT INTO {self._journal_table} ({JOURNAL_COLUMNS}) VALUES ({values})",
+                (entry.time, entry.account, entry.step_id, entry.action, entry.target,
+                 entry.result, entry.error, entry.detail, entry.idempotency_key,
+                 entry.git_commit, entry.actor, entry.run_id, entry.plan),
+            )
+            if entry.idempotency_key:  # the write is in the journal now, and only once
+                self._execute(
+                    f"UPDATE {self._intents_table} SET journaled = {p}"
+                    f" WHERE key = {p} AND journaled IS NULL",
+                    (entry.time, entry.idempotency_key),
+                )
+
+    def unjournaled_scopes(self) -> set[Scope]:
+        with self._mutex:
+            rows = self._execute(
+                f"SELECT DISTINCT platform, external_id FROM {self._intents_table}"
+                " WHERE journaled IS NULL"
+            ).fetchall()
+        return {Scope(platform, external_id) for platform, external_id in rows}
+
+    def unjournaled(self, scope: Scope) -> list[Intent]:
+        p = self._param
+        with self._mutex:
+            rows = self._execute(
+                f"SELECT key, step, settled IS NOT NULL, run_id, {', '.join(INTENT_ABOUT)}"
+                f" FROM {self._intents_table} WHERE platform = {p} AND external_id = {p}"
+                " AND journaled IS NULL ORDER BY opened",
+                (scope.platform, scope.external_id),
+            ).fetchall()
+        found = []
+        for key, step, settled, run_id, account, step_id, action, target, actor, commit, \
+                plan in rows:
+            about = JournalEntry(time="", account=account, step_id=step_id, action=action,
+                                 target=target, result="", idempotency_key=key,
+                                 git_commit=commit, actor=actor, run_id=run_id, plan=plan)
+            found.append(Intent(key, step, bool(settled), about))
+        return found
 
     def history(self, account: str | None = None, limit: int | None = None) -> list[JournalEntry]:
         sql = f"SELECT {JOURNAL_COLUMNS} FROM {self._journal_table}"

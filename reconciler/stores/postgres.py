@@ -10,18 +10,20 @@ server's clock, so runners whose clocks disagree still agree on when a lease exp
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from reconciler.state import (
     LEASE_SECONDS,
+    JournalEntry,
     LockInfo,
     Scope,
     StateError,
     StateStore,
     iso,
 )
-from reconciler.stores.journal import SqlJournal, newer_schema
+from reconciler.stores.journal import INTENT_ABOUT, SqlJournal, intent_about, newer_schema
 from reconciler.stores.pgurl import parse_state_url
 
 if TYPE_CHECKING:
@@ -91,6 +93,24 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         ALTER TABLE reconciler_journal ADD COLUMN plan text NOT NULL DEFAULT '';
         """,
     ),
+    (
+        3,
+        # intents from before kept nothing to journal them with: journaled (assumed)
+        "what each intent's journal line will say, and whether it has one",
+        """
+        ALTER TABLE reconciler_intents ADD COLUMN account text NOT NULL DEFAULT '',
+            ADD COLUMN step_id text NOT NULL DEFAULT '',
+            ADD COLUMN action text NOT NULL DEFAULT '',
+            ADD COLUMN target text NOT NULL DEFAULT '',
+            ADD COLUMN actor text NOT NULL DEFAULT '',
+            ADD COLUMN git_commit text,
+            ADD COLUMN plan text NOT NULL DEFAULT '',
+            ADD COLUMN journaled text;
+        UPDATE reconciler_intents SET journaled = opened::text;
+        CREATE INDEX reconciler_unjournaled_intents ON reconciler_intents
+            (platform, external_id, opened) WHERE journaled IS NULL;
+        """,
+    ),
 )
 LATEST = MIGRATIONS[-1][0]
 #: a connection whose server or network went silent fails within about half a minute
@@ -112,6 +132,7 @@ _LOCK_SELECT = (
 
 class PostgresStateStore(SqlJournal, StateStore):
     _journal_table = "reconciler_journal"
+    _intents_table = "reconciler_intents"
     _param = "%s"
     kind = "postgresql"
 
@@ -195,6 +216,16 @@ class PostgresStateStore(SqlJournal, StateStore):
         with self._mutex:
             try:
                 return self._live().execute(sql, args)
+            except self._psycopg.Error as e:
+                raise StateError(f"state store {self._where}: {self._clean(e)}") from e
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """One transaction (a transaction pooler keeps it on one server connection)."""
+        with self._mutex:
+            try:
+                with self._live().transaction():
+                    yield
             except self._psycopg.Error as e:
                 raise StateError(f"state store {self._where}: {self._clean(e)}") from e
 
@@ -307,15 +338,18 @@ class PostgresStateStore(SqlJournal, StateStore):
     # The caller holds the platform account's lease, so no other run writes these rows:
     # one statement each is enough, and nothing spans a pooled connection.
 
-    def intent_key(self, scope: Scope, step: str, fresh: str, run_id: str) -> str:
+    def intent_key(self, scope: Scope, step: str, fresh: str, run_id: str, *,
+                   about: JournalEntry | None = None) -> str:
         row = self._one(
             "WITH open AS (SELECT key FROM reconciler_intents WHERE platform = %s"
             " AND external_id = %s AND step = %s AND settled IS NULL ORDER BY opened LIMIT 1),"
-            " made AS (INSERT INTO reconciler_intents (key, platform, external_id, step, run_id)"
-            " SELECT %s, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM open) RETURNING key)"
+            " made AS (INSERT INTO reconciler_intents (key, platform, external_id, step, run_id,"
+            f" {', '.join(INTENT_ABOUT)})"
+            " SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s"
+            " WHERE NOT EXISTS (SELECT 1 FROM open) RETURNING key)"
             " SELECT key FROM open UNION ALL SELECT key FROM made",
             (scope.platform, scope.external_id, step, fresh, scope.platform, scope.external_id,
-             step, run_id),
+             step, run_id, *intent_about(about)),
         )
         assert row is not None
         return str(row[0])

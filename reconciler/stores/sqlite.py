@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler.state import (
     LEASE_SECONDS,
+    JournalEntry,
     LockInfo,
     Scope,
     StateError,
@@ -25,7 +26,7 @@ from reconciler.state import (
     iso,
     utc_now,
 )
-from reconciler.stores.journal import SqlJournal, newer_schema
+from reconciler.stores.journal import INTENT_ABOUT, SqlJournal, intent_about, newer_schema
 
 #: seconds a connection waits for another writer before SQLite reports "database is locked"
 BUSY_TIMEOUT = 10.0
@@ -94,6 +95,24 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE journal ADD COLUMN plan TEXT NOT NULL DEFAULT '';
         """,
     ),
+    (
+        4,
+        # an intent keeps what its journal line will say, and whether it has one; intents
+        # from before kept nothing to say it with, so they count as journaled (assumed)
+        """
+        ALTER TABLE intents ADD COLUMN account TEXT NOT NULL DEFAULT '';
+        ALTER TABLE intents ADD COLUMN step_id TEXT NOT NULL DEFAULT '';
+        ALTER TABLE intents ADD COLUMN action TEXT NOT NULL DEFAULT '';
+        ALTER TABLE intents ADD COLUMN target TEXT NOT NULL DEFAULT '';
+        ALTER TABLE intents ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+        ALTER TABLE intents ADD COLUMN git_commit TEXT;
+        ALTER TABLE intents ADD COLUMN plan TEXT NOT NULL DEFAULT '';
+        ALTER TABLE intents ADD COLUMN journaled TEXT;
+        UPDATE intents SET journaled = opened;
+        CREATE INDEX IF NOT EXISTS unjournaled_intents ON intents (platform, external_id, opened)
+            WHERE journaled IS NULL;
+        """,
+    ),
 )
 LATEST = MIGRATIONS[-1][0]
 
@@ -110,6 +129,7 @@ def _precise(moment: datetime) -> str:
 
 class SqliteStateStore(SqlJournal, StateStore):
     _journal_table = "journal"
+    _intents_table = "intents"
     _param = "?"
     kind = "sqlite"
 
@@ -259,7 +279,8 @@ class SqliteStateStore(SqlJournal, StateStore):
 
     # ------------------------------------------------------- idempotency keys
 
-    def intent_key(self, scope: Scope, step: str, fresh: str, run_id: str) -> str:
+    def intent_key(self, scope: Scope, step: str, fresh: str, run_id: str, *,
+                   about: JournalEntry | None = None) -> str:
         with self._mutex, self._immediate():
             row = self._execute(
                 "SELECT key FROM intents WHERE platform = ? AND external_id = ? AND step = ?"
@@ -269,9 +290,10 @@ class SqliteStateStore(SqlJournal, StateStore):
             if row is not None:
                 return str(row[0])
             self._execute(
-                "INSERT INTO intents (key, platform, external_id, step, run_id, opened)"
-                " VALUES (?,?,?,?,?,?)",
-                (fresh, scope.platform, scope.external_id, step, run_id, self.now()),
+                "INSERT INTO intents (key, platform, external_id, step, run_id, opened,"
+                f" {', '.join(INTENT_ABOUT)}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (fresh, scope.platform, scope.external_id, step, run_id, _precise(self._now()),
+                 *intent_about(about)),
             )
             return fresh
 
@@ -294,6 +316,9 @@ class SqliteStateStore(SqlJournal, StateStore):
                     self._execute(
                         "UPDATE intents SET settled = ? WHERE key = ?", (self.now(), key)
                     )
+
+    def _atomic(self) -> AbstractContextManager[None]:
+        return self._immediate()
 
     @contextmanager
     def _immediate(self) -> Iterator[None]:
