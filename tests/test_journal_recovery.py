@@ -16,7 +16,7 @@ from postgres_server import PASSWORD, PostgresServer
 
 from reconciler.config import load_config
 from reconciler.sandbox.faults import CRASH_STATUS, FAULTS_ENV
-from reconciler.state import JournalEntry, StateStore
+from reconciler.state import JournalEntry, Scope, StateStore
 from reconciler.stores import STATE_URL_ENV, open_store
 
 #: the first write (an iPECS order), one in the middle, the last (11 in all)
@@ -43,10 +43,14 @@ def _workspace(tmp_path: Path) -> Path:
     return ws
 
 
-def _journal(ws: Path) -> list[JournalEntry]:
-    store: StateStore | None = open_store(load_config(str(ws / "reconciler.yaml")))
+def _open(ws: Path) -> StateStore:
+    store = open_store(load_config(str(ws / "reconciler.yaml")))
     assert store is not None
-    with store:
+    return store
+
+
+def _journal(ws: Path) -> list[JournalEntry]:
+    with _open(ws) as store:
         return store.history()
 
 
@@ -105,3 +109,31 @@ def test_a_write_whose_journal_line_died_with_its_run_is_journaled_once_at_recov
     again = invoke(ws, "apply", "--auto-approve")  # nothing more to recover or to write
     assert again.exit_code == 0, again.output
     assert _journal(ws) == journal
+
+
+def test_an_account_with_nothing_to_do_is_recovered_only_when_nobody_holds_it(
+    backend: str, tmp_path: Path
+) -> None:
+    ws = _workspace(tmp_path / "ws")
+    assert invoke(ws, "apply", "--auto-approve").exit_code == 0
+    tiermove = Scope("call2teams", "C2T-20077")
+    with _open(ws) as store:  # a write of run r-dead that never got its journal line
+        store.intent_key(tiermove, "0" * 32, "key-of-r-dead", "r-dead", about=JournalEntry(
+            time="", account="tiermove", step_id="s9", action="update_user", target="3001",
+            result="", actor="ci", run_id="r-dead"))
+        journaled = len(store.history())
+        other = _open(ws)
+        lock = other.acquire(tiermove, "tiermove", pid=1, host="ci-7")  # a live run elsewhere
+        # nothing to do, and held: not waited for, not recovered, not a failure
+        held = invoke(ws, "apply", "--auto-approve")
+        assert held.exit_code == 0, held.output
+        assert len(store.history()) == journaled
+        other.release(lock)
+        other.close()
+        free = invoke(ws, "apply", "--auto-approve")
+        assert free.exit_code == 0, free.output
+        (recovered,) = store.history()[journaled:]
+    assert (recovered.account, recovered.step_id, recovered.action, recovered.target,
+            recovered.result, recovered.run_id, recovered.idempotency_key) == (
+        "tiermove", "s9", "update_user", "3001", "done", "r-dead", "key-of-r-dead")
+    assert recovered.detail.startswith("found done at recovery by run ")
