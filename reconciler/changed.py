@@ -136,7 +136,8 @@ def shards(
     the lightest job so far): within 4/3 of the best balance, deterministic. An account
     weighs its users plus one, since reading an account costs something even with none."""
     live = [c for c in changes if not c.deleted]
-    weighted = sorted(((users(c.file) + 1, c) for c in live), key=lambda w: (-w[0], w[1].file))
+    counted = {c.file: users(c.file) for c in live}  # once each: a file is parsed to count
+    weighted = sorted(((counted[c.file] + 1, c) for c in live), key=lambda w: (-w[0], w[1].file))
     count = min(max_jobs, len(weighted))
     jobs: list[tuple[int, int, list[ChangedAccount]]] = [(0, i, []) for i in range(count)]
     heapq.heapify(jobs)
@@ -156,7 +157,7 @@ def shards(
             "accounts": " ".join(names),
             # newline-separated, as the composite action's `paths` input takes them
             "files": "\n".join(c.file for c in members),
-            "users": sum(users(c.file) for c in members),
+            "users": sum(counted[c.file] for c in members),
         })
     return {"include": include}
 

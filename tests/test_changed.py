@@ -413,3 +413,22 @@ def test_cli_warns_when_github_would_refuse_the_matrix(
     ]
     code, out, err = run("--all", "--format", "json", "--max-jobs", "2")
     assert len(json.loads(out)["include"]) == 2 and "at most 2;" not in err
+
+
+def test_shards_read_each_file_once() -> None:
+    """Counting users parses the file: before, every file was parsed twice (its weight,
+    then its job's total), a third of `changed --max-jobs` on a 5,000-account fleet."""
+    from collections import Counter
+
+    from reconciler.changed import ChangedAccount, shards
+
+    fleet = [ChangedAccount(f"a{i}", f"accounts/a{i}.yaml", "added") for i in range(40)]
+    asked: Counter[str] = Counter()
+
+    def users(file: str) -> int:
+        asked[file] += 1
+        return len(file)
+
+    jobs = shards(fleet, 7, users)["include"]
+    assert set(asked.values()) == {1} and len(asked) == 40
+    assert sum(j["users"] for j in jobs) == sum(len(c.file) for c in fleet)
