@@ -22,9 +22,9 @@ from typing import Any
 
 from reconciler.config import Config
 from reconciler.errors import ReconcilerError, StalePlan
+from reconciler.journal import JournalEntry
 from reconciler.model import DesiredAccount
 from reconciler.plan import AccountPlan
-from reconciler.state import JournalEntry
 
 
 class PlanMismatch(StalePlan):

@@ -27,123 +27,38 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.envvars import env_value
 from reconciler.errors import LockHeld, ReconcilerError
+from reconciler.journal import Intent, JournalEntry
+from reconciler.lease import (  # the records of a lease (importable from here too)
+    HEARTBEAT_FRACTION,
+    LEASE_SECONDS,
+    POLL_SECONDS,
+    LockInfo,
+    LockLost,
+    NotLocked,
+    Scope,
+    github_sha,
+    is_alive_local,
+    is_dead_local,
+    iso,
+    utc_now,
+)
 from reconciler.runinfo import ci_run_url
 
 log = logging.getLogger(__name__)
 
-#: how long a lease lasts without a heartbeat (assumed: long enough for a stalled runner
-#: to recover, short enough that a dead runner's accounts come free within a minute)
-LEASE_SECONDS = 60.0
-#: how often a lease is renewed while apply runs (three renewals per lease)
-HEARTBEAT_FRACTION = 1 / 3
-#: how often a waiting apply (``--lock-timeout``) asks again
-POLL_SECONDS = 0.5
-
-
-class NotLocked(ReconcilerError):
-    """``reconciler unlock`` on an account nobody holds."""
+#: the records are defined in reconciler.lease and reconciler.journal; the stores and
+#: older code import them from here, with the store itself
+__all__ = [
+    "HEARTBEAT_FRACTION", "LEASE_SECONDS", "POLL_SECONDS", "Intent", "JournalEntry",
+    "LockInfo", "LockLost", "NotLocked", "Scope", "StateError", "StateStore", "iso", "utc_now",
+]
 
 
 class StateError(ReconcilerError):
     """The state store cannot be opened or used (path, permissions, network, schema)."""
-
-
-class LockLost(ReconcilerError):
-    """A lease this run held expired and was reclaimed by another run."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    """``2026-11-22T10:01:02Z``: second precision, always UTC."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True, order=True)
-class Scope:
-    """The platform account that locks and idempotency keys belong to."""
-
-    platform: str
-    external_id: str
-
-    def __str__(self) -> str:
-        return f"{self.platform} {self.external_id}"
-
-
-@dataclass(frozen=True)
-class LockInfo:
-    """A lease on one platform account."""
-
-    scope: Scope
-    #: the slug of the file the holder applies (for messages and ``unlock SLUG``)
-    account: str
-    owner: str
-    pid: int
-    host: str
-    #: when the lease was acquired
-    since: str
-    #: proves ownership on release and renewal, so a run never frees a lock someone
-    #: else took over
-    token: str
-    #: the CI run holding it (GitHub Actions run URL), if any
-    run_url: str = ""
-    git_commit: str = ""
-    #: when the lease ends unless renewed
-    expires: str = ""
-    heartbeat: str = ""
-
-    def message(self) -> str:
-        text = (
-            f"account {self.account} ({self.scope}) is locked by {self.owner} pid {self.pid} "
-            f"on host {self.host} since {self.since}"
-        )
-        if self.run_url:
-            text += f" (run {self.run_url})"
-        return text + f"; if that run is dead, run: reconciler unlock {self.account}"
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    time: str
-    account: str
-    step_id: str
-    action: str
-    target: str
-    #: done | pending | failed | failed-transient | skipped | waiting | manual
-    result: str
-    error: str = ""
-    detail: str = ""
-    idempotency_key: str = ""
-    git_commit: str | None = None
-    actor: str = ""
-    run_id: str = ""
-    #: the digest of the saved plan applied ("" for a plan apply made itself)
-    plan: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Intent:
-    """A write recorded before it was sent (docs/steps.md, idempotency keys) whose journal
-    line was never written: the run stopped between the write and its journal line."""
-
-    key: str
-    #: the step's digest (``reconciler.steps.step_digest``)
-    step: str
-    #: the platform answered (False: the answer was lost)
-    settled: bool
-    #: what the journal line would have said (account, step, run, actor, commit, plan)
-    about: JournalEntry
 
 
 class StateStore(ABC):
@@ -318,7 +233,7 @@ class StateStore(ABC):
             since="",
             token=uuid.uuid4().hex,
             run_url=ci_run_url(),
-            git_commit=_github_sha(),
+            git_commit=github_sha(),
         )
         waited = False
         while True:
@@ -356,7 +271,7 @@ class StateStore(ABC):
                     held.account, mine.scope, held.owner, held.pid, held.host,
                     held.heartbeat or held.since,
                 )
-            elif break_dead and _is_dead_local(held):
+            elif break_dead and is_dead_local(held):
                 log.warning(
                     "taking over the lock of account %s (%s): %s pid %d on this host (%s) "
                     "is gone",
@@ -390,7 +305,7 @@ class StateStore(ABC):
                 if found is None:
                     break
                 held = found[0]
-                if not force and _is_alive_local(held):
+                if not force and is_alive_local(held):
                     raise LockHeld(
                         f"account {held.account} is locked by {held.owner} pid {held.pid}, which "
                         "is still running on this host; let it finish (or stop it), or pass "
@@ -489,34 +404,3 @@ class StateStore(ABC):
 
 def _seconds(value: float) -> str:
     return f"{value:g}s"
-
-
-def _is_alive_local(lock: LockInfo) -> bool:
-    """True when the holder is a process on this host that still exists."""
-    if lock.host != socket.gethostname():
-        return False
-    try:
-        os.kill(lock.pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: alive, another user's
-        return True
-    return True
-
-
-def _is_dead_local(lock: LockInfo) -> bool:
-    if lock.host != socket.gethostname() or lock.pid == os.getpid():
-        return False
-    try:
-        os.kill(lock.pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # PermissionError: alive, owned by another user
-        return False
-    return False
-
-
-def _github_sha() -> str:
-    """The commit a GitHub Actions run is for (recorded with a lease), else ""."""
-    sha = env_value("GITHUB_SHA")
-    return sha.reveal() if sha is not None else ""

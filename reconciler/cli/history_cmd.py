@@ -12,7 +12,8 @@ import click
 from reconciler.config import Config, load_config
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.escape import terminal
-from reconciler.state import JournalEntry, LockInfo, NotLocked, Scope
+from reconciler.journal import JournalEntry
+from reconciler.lease import LockInfo, NotLocked, Scope
 
 from .options import account_option, config_option, format_option
 
