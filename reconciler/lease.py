@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from reconciler.envvars import env_value
 from reconciler.errors import ReconcilerError
+from reconciler.hostid import same_host
 
 #: how long a lease lasts without a heartbeat (assumed: long enough for a stalled runner
 #: to recover, short enough that a dead runner's accounts come free within a minute)
@@ -88,7 +89,7 @@ class LockInfo:
 
 def is_alive_local(lock: LockInfo) -> bool:
     """True when the holder is a process on this host that still exists."""
-    if lock.host != socket.gethostname():
+    if lock.host != socket.gethostname() or not same_host(lock.token):
         return False
     try:
         os.kill(lock.pid, 0)
@@ -101,6 +102,8 @@ def is_alive_local(lock: LockInfo) -> bool:
 
 def is_dead_local(lock: LockInfo) -> bool:
     if lock.host != socket.gethostname() or lock.pid == os.getpid():
+        return False
+    if not same_host(lock.token):  # same name, another machine or container (hostid.py)
         return False
     try:
         os.kill(lock.pid, 0)

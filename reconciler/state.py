@@ -23,13 +23,13 @@ import os
 import socket
 import threading
 import time
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
 from reconciler.errors import LockHeld, ReconcilerError
+from reconciler.hostid import new_token
 from reconciler.journal import Intent, JournalEntry
 from reconciler.lease import (  # the records of a lease (importable from here too)
     HEARTBEAT_FRACTION,
@@ -231,7 +231,7 @@ class StateStore(ABC):
             pid=os.getpid() if pid is None else pid,
             host=socket.gethostname() if host is None else host,
             since="",
-            token=uuid.uuid4().hex,
+            token=new_token(),
             run_url=ci_run_url(),
             git_commit=github_sha(),
         )

@@ -199,3 +199,47 @@ def test_unlock_names_the_run_and_commit_that_held_the_lease(
     assert (lock["run_url"], lock["git_commit"]) == (
         "https://github.com/msp/phones/actions/runs/77", "0123456789abcdef0123")
     assert lock["expires"] > lock["heartbeat"] >= lock["since"].rstrip("Z")
+
+
+# ------------------------------------------------------ the same host name twice
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_dead_looking_pid_under_our_host_name_on_another_machine_is_not_taken_over(
+    tmp_path: Path, request: pytest.FixtureRequest, kind: str
+) -> None:
+    """Two containers or VMs given one host name: the other's holder pid does not exist
+    here, which proved nothing, yet its live lease was taken over at once (two writers).
+    Now only a lease taken in this host's pid namespace (its token says so) is checked by
+    pid; another's waits for its lease to expire."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from reconciler.hostid import host_id
+    from reconciler.state import LockInfo
+
+    def opener(**kw: object) -> PostgresStateStore | SqliteStateStore:
+        if kind == "sqlite":
+            return SqliteStateStore(tmp_path / "state.db", **kw)  # type: ignore[arg-type]
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        if not hasattr(opener, "url"):
+            opener.url = server.new_database()  # type: ignore[attr-defined]
+        return PostgresStateStore(opener.url, password=PASSWORD, **kw)  # type: ignore
+
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout)
+    elsewhere = opener()
+    twin = LockInfo(NW, "northwind", "apply", dead, socket.gethostname(), "",
+                    token="0123456789abcdef." + "ab" * 16)
+    assert host_id() != "0123456789abcdef" and elsewhere._insert(twin) is not None
+    held = f"pid {dead} on host {socket.gethostname()}"
+    with opener() as here, pytest.raises(LockHeld, match=held):
+        here.acquire(NW, "northwind")
+    # a lease of this very namespace whose process is gone is still taken over at once
+    elsewhere.unlock(NW, force=True)
+    elsewhere.acquire(NW, "northwind", pid=dead)
+    with opener() as here:
+        assert here.acquire(NW, "northwind").pid == os.getpid()
+    elsewhere.close()
