@@ -243,3 +243,38 @@ def test_a_dead_looking_pid_under_our_host_name_on_another_machine_is_not_taken_
     with opener() as here:
         assert here.acquire(NW, "northwind").pid == os.getpid()
     elsewhere.close()
+
+
+# ------------------------------------------------------------ transaction pooler
+
+
+def test_nothing_outlives_a_statement_on_the_session(postgres_server: PostgresServer) -> None:
+    """Behind PgBouncer in transaction mode each transaction may get another server
+    connection: a prepared statement, an advisory lock, a SET or a temporary table left on
+    the session would be missing (or someone else's) on the next. After a run's worth of
+    lease, intent and journal statements, each repeated past psycopg's default
+    prepare threshold (5), the store's session holds none of them."""
+    from reconciler.state import JournalEntry
+
+    url = postgres_server.new_database()
+    with PostgresStateStore(url, password=PASSWORD, lease_seconds=0.3) as store:
+        for n in range(8):
+            lock = store.acquire(NW, "northwind")
+            key = store.intent_key(NW, f"step-{n}", f"k{n}", "run-1")
+            store.check(NW)
+            store.settle(key)
+            store.record(JournalEntry(time=store.now(), account="northwind", step_id=f"s{n}",
+                                      action="create_user", target=str(n), result="done",
+                                      idempotency_key=key, actor="ci", run_id="run-1"))
+            store.renew_all()
+            store.history("northwind", 3)
+            store.release(lock)
+        store.migrate()  # its advisory lock is the transaction's, gone at COMMIT
+        pid = store._conn.info.backend_pid
+        session = store._conn.execute(
+            "SELECT (SELECT count(*) FROM pg_prepared_statements),"
+            " (SELECT count(*) FROM pg_locks WHERE pid = %s AND locktype = 'advisory'),"
+            " (SELECT count(*) FROM pg_settings WHERE source = 'session'),"
+            " (SELECT count(*) FROM pg_class WHERE relpersistence = 't')", (pid,)
+        ).fetchone()
+    assert session == (0, 0, 0, 0)
