@@ -129,6 +129,9 @@ class Applier(StepRunner):
                 )
             scopes[scope] = account.account
         runs = confirmed if confirmed is not None else []
+        # one question for the whole run, not one per account: only a run that died
+        # leaves writes unjournaled, and it did so before this run began
+        self._unjournaled = self.store.unjournaled_scopes()
         with ExitStack() as stack:
             # in one global order, so two runs waiting (--lock-timeout) for each other's
             # accounts can never hold one each and wait forever

@@ -66,6 +66,9 @@ class StepRunner:
         self.plan_digest = ""
         self._commits: dict[str, str | None] = {}
         self._commits_lock = threading.Lock()
+        #: the platform accounts with writes never journaled, as found when a run of
+        #: Applier.apply_each began (None: ask the store for each account)
+        self._unjournaled: set[Scope] | None = None
 
     # ------------------------------------------------------------------ one round
 
@@ -280,7 +283,10 @@ class StepRunner:
         unanswered write the plan still needs is not journaled here: it is sent again
         under its key below and journaled then."""
         needed = {step_digest(s) for s in plan.steps if s.mode != "manual"}
-        for intent in self.store.unjournaled(Scope(plan.platform, plan.external_id)):
+        scope = Scope(plan.platform, plan.external_id)
+        if self._unjournaled is not None and scope not in self._unjournaled:
+            return
+        for intent in self.store.unjournaled(scope):
             if not intent.settled and intent.step in needed:
                 continue
             done = intent.step not in needed

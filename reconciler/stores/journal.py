@@ -3,7 +3,6 @@ placeholder (SQLite ``?``, psycopg ``%s``): an append-only table, read newest la
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from typing import Any
 
 from reconciler.state import Intent, JournalEntry, Scope, StateError
@@ -27,8 +26,8 @@ def intent_about(about: JournalEntry | None) -> tuple[Any, ...]:
 
 class SqlJournal:
     """``record``, ``history`` and ``unjournaled`` for a store that has
-    ``_execute(sql, args)`` (a cursor), ``_atomic()`` (a transaction) and ``_mutex``
-    (re-entrant: held across the fetch, as ``_execute`` takes it too)."""
+    ``_execute(sql, args)`` (a cursor), ``_insert_and_mark`` (two statements at once) and
+    ``_mutex`` (re-entrant: held across the fetch, as ``_execute`` takes it too)."""
 
     _journal_table: str
     _intents_table: str
@@ -38,25 +37,28 @@ class SqlJournal:
     def _execute(self, sql: str, args: Any = ()) -> Any:
         raise NotImplementedError
 
-    def _atomic(self) -> AbstractContextManager[None]:
+    def _insert_and_mark(self, insert: str, args: tuple[Any, ...], mark: str,
+                         mark_args: tuple[Any, ...]) -> None:
+        """Run the journal's ``insert`` and the intent's ``mark`` atomically."""
         raise NotImplementedError
 
     def record(self, entry: JournalEntry) -> None:
         p = self._param
         values = ", ".join([p] * _COUNT)
-        with self._mutex, self._atomic():
-            self._execute(
-                f"INSERT INTO {self._journal_table} ({JOURNAL_COLUMNS}) VALUES ({values})",
-                (entry.time, entry.account, entry.step_id, entry.action, entry.target,
-                 entry.result, entry.error, entry.detail, entry.idempotency_key,
-                 entry.git_commit, entry.actor, entry.run_id, entry.plan),
-            )
-            if entry.idempotency_key:  # the write is in the journal now, and only once
-                self._execute(
-                    f"UPDATE {self._intents_table} SET journaled = {p}"
-                    f" WHERE key = {p} AND journaled IS NULL",
-                    (entry.time, entry.idempotency_key),
-                )
+        insert = f"INSERT INTO {self._journal_table} ({JOURNAL_COLUMNS}) VALUES ({values})"
+        args = (entry.time, entry.account, entry.step_id, entry.action, entry.target,
+                entry.result, entry.error, entry.detail, entry.idempotency_key,
+                entry.git_commit, entry.actor, entry.run_id, entry.plan)
+        if not entry.idempotency_key:
+            self._execute(insert, args)
+            return
+        # the write is in the journal now, and only once: its intent says so, atomically
+        self._insert_and_mark(
+            insert, args,
+            f"UPDATE {self._intents_table} SET journaled = {p}"
+            f" WHERE key = {p} AND journaled IS NULL",
+            (entry.time, entry.idempotency_key),
+        )
 
     def unjournaled_scopes(self) -> set[Scope]:
         with self._mutex:

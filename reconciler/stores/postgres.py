@@ -10,8 +10,7 @@ server's clock, so runners whose clocks disagree still agree on when a lease exp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from reconciler.state import (
@@ -219,15 +218,10 @@ class PostgresStateStore(SqlJournal, StateStore):
             except self._psycopg.Error as e:
                 raise StateError(f"state store {self._where}: {self._clean(e)}") from e
 
-    @contextmanager
-    def _atomic(self) -> Iterator[None]:
-        """One transaction (a transaction pooler keeps it on one server connection)."""
-        with self._mutex:
-            try:
-                with self._live().transaction():
-                    yield
-            except self._psycopg.Error as e:
-                raise StateError(f"state store {self._where}: {self._clean(e)}") from e
+    def _insert_and_mark(self, insert: str, args: tuple[Any, ...], mark: str,
+                         mark_args: tuple[Any, ...]) -> None:
+        # one statement: atomic, one round trip, nothing spanning a pooled connection
+        self._execute(f"WITH journaled AS ({insert}) {mark}", (*args, *mark_args))
 
     def _one(self, sql: str, args: Any = ()) -> tuple[Any, ...] | None:
         with self._mutex:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -317,8 +317,11 @@ class SqliteStateStore(SqlJournal, StateStore):
                         "UPDATE intents SET settled = ? WHERE key = ?", (self.now(), key)
                     )
 
-    def _atomic(self) -> AbstractContextManager[None]:
-        return self._immediate()
+    def _insert_and_mark(self, insert: str, args: tuple[Any, ...], mark: str,
+                         mark_args: tuple[Any, ...]) -> None:
+        with self._mutex, self._immediate():
+            self._execute(insert, args)
+            self._execute(mark, mark_args)
 
     @contextmanager
     def _immediate(self) -> Iterator[None]:
