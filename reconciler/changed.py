@@ -24,10 +24,8 @@ from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import quote
 
-from reconciler.accounts import discover
 from reconciler.errors import InputError, ReconcilerError, ValidationFailed
 from reconciler.filenames import file_name_error, outside_repository_error
-from reconciler.yamlload import loads_yaml
 
 #: What GitHub sends as ``github.event.before`` for the first push of a branch: there is
 #: no earlier commit, so every account counts as added.
@@ -110,6 +108,8 @@ def all_accounts(
 ) -> list[ChangedAccount]:
     """Every account file under ``paths`` (no git needed): the list a job over all
     accounts (drift) runs on."""
+    from reconciler.accounts import discover  # (the loader only when files are read)
+
     here = Path.cwd().resolve()
     shown = [_relative(_absolute(here, f), here) for f in discover(paths)]
     return [ChangedAccount(_slug(_read(Path(f)), f), f, reason) for f in shown]
@@ -271,6 +271,9 @@ def _read(path: Path) -> bytes:
 
 def _slug(content: str | bytes, shown: str) -> str:
     """The file's ``account:`` key; its path when it has none or does not parse."""
+    # imported here: ``show`` resolves a plan's base ref (resolve_ref) and reads no file
+    from reconciler.yamlload import loads_yaml
+
     try:
         data = loads_yaml(content, shown)
     except InputError:

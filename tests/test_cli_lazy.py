@@ -147,3 +147,13 @@ def test_planning_one_account_loads_only_its_platforms_parts(project: Path) -> N
                   "reconciler.portal", "reconciler.apply", "jsonschema", "httpx", "psycopg",
                   "openpyxl", "starlette"):
         assert not _loaded(loaded, other), other
+
+
+def test_show_reads_the_saved_plan_without_the_account_loader(project: Path) -> None:
+    """A saved plan is JSON: show loads neither the YAML loader nor the account files'
+    schema, nor any planner (resolving the plan's base ref is a git call)."""
+    loaded, rc = run_fresh("show", "plans/plan.json", cwd=project)
+    assert rc == 0
+    for module in ("yaml", "reconciler.yamlload", "reconciler.accounts", "reconciler.schema",
+                   "reconciler.platforms.mitel.planner"):
+        assert not _loaded(loaded, module), module
