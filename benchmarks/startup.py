@@ -1,9 +1,10 @@
 """Benchmark: start-up of the small commands, each a fresh process as a user runs it.
 
-Sets up a throw-away project (the demo accounts, a git repository, a migrated state
-store, a small saved plan), then runs each command RUNS times in a fresh interpreter and
-prints the median CPU seconds (user + system of the child, from ``os.wait4``) beside the
-goal of issue 12 (0.15 s for ``--help`` and the small commands) and the ratio, twice:
+Sets up a throw-away project (the demo accounts, a reconciler.yaml, a git repository, a
+migrated state store, a small saved plan), then runs each command RUNS times in a fresh
+interpreter and prints the median CPU seconds (user + system of the child, from
+``os.wait4``) beside the goal of issue 12 (0.15 s for ``--help`` and the small commands)
+and the ratio, twice:
 
 - warm: Python's bytecode cached (as after ``pip install``, or from the second run on),
   in a private cache (PYTHONPYCACHEPREFIX) filled by one uncounted run per command;
@@ -80,13 +81,16 @@ def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, in
 
 
 def make_project(root: Path, env: dict[str, str]) -> None:
-    """The demo accounts in a git repository, a migrated state store and a saved plan."""
+    """The demo accounts in a git repository, a migrated state store and a saved plan,
+    made by the version measured (``env``)."""
     shutil.copytree(REPO / "accounts", root / "accounts")
-    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    # a partner's repository has one (so every command loads and checks it): the defaults
+    (root / "reconciler.yaml").write_text("state:\n  path: .reconciler/state.db\n")
+    git_env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+               "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
     for argv in (["git", "init", "-q"], ["git", "add", "-A"],
                  ["git", "commit", "-q", "-m", "accounts"]):
-        subprocess.run(argv, cwd=root, env=env, check=True, timeout=TIMEOUT)
+        subprocess.run(argv, cwd=root, env=git_env, check=True, timeout=TIMEOUT)
     for argv in (["state", "migrate"],
                  ["plan", "accounts/northwind-mitel.yaml", "-o", "plans/plan.json"]):
         subprocess.run([sys.executable, "-c", "from reconciler.cli import main; main()", *argv],
@@ -112,20 +116,20 @@ def environments(tmp: Path, pythonpath: str | None) -> dict[str, dict[str, str]]
 MODES = ("warm", "cold")
 
 
-def measure(argv: list[str], cwd: Path, versions: list[dict[str, dict[str, str]]],
-            runs: int) -> tuple[dict[tuple[int, str], float], set[int]]:
-    """Median CPU seconds per (version, mode); the runs of the versions interleave, so a
-    machine busy for a moment weighs on each alike."""
+def measure(argv: list[str], versions: list[tuple[Path, dict[str, dict[str, str]]]],
+            runs: int) -> tuple[dict[tuple[int, str], float], list[set[int]]]:
+    """Median CPU seconds per (version, mode), and each version's exit codes; the runs of
+    the versions interleave, so a machine busy for a moment weighs on each alike."""
     samples: dict[tuple[int, str], list[float]] = {}
-    codes: set[int] = set()
-    for envs in versions:
+    codes: list[set[int]] = [set() for _ in versions]
+    for cwd, envs in versions:
         run_once(argv, cwd, envs["warm"])  # fills the warm bytecode cache
     for _ in range(runs):
         for mode in MODES:
-            for v, envs in enumerate(versions):
+            for v, (cwd, envs) in enumerate(versions):
                 cpu, code = run_once(argv, cwd, envs[mode])
                 samples.setdefault((v, mode), []).append(cpu)
-                codes.add(code)
+                codes[v].add(code)
     return {key: statistics.median(values) for key, values in samples.items()}, codes
 
 
@@ -141,14 +145,19 @@ def main() -> None:
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     rows = [r for r in commands() if not wanted or any(r[0].startswith(w) for w in wanted)]
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "project"
-        root.mkdir()
-        versions = [environments(Path(tmp), None)]
+        checkouts: list[str | None] = [None]
         names = ["CPU s"]
         if args.compare:
-            versions.insert(0, environments(Path(tmp), str(Path(args.compare).resolve())))
+            checkouts.insert(0, str(Path(args.compare).resolve()))
             names = ["before", "after"]
-        make_project(root, versions[-1]["warm"])
+        # each version gets its own project: its state store and saved plan are its own
+        versions = []
+        for v, checkout in enumerate(checkouts):
+            root = Path(tmp) / f"project{v}"
+            root.mkdir()
+            envs = environments(Path(tmp), checkout)
+            make_project(root, envs["warm"])
+            versions.append((root, envs))
         width = max(len(label) for label, _ in rows)
         cell = 7 * len(names) + 6
         print(f"median CPU seconds (user + system) of {runs} fresh processes; goal {GOAL} s; "
@@ -158,14 +167,15 @@ def main() -> None:
             " ".join(f"{n:>6}" for n in names) + f" {'ratio':>5}" for _ in MODES) + "  exit")
         met = dict.fromkeys(MODES, 0)
         for label, argv in rows:
-            medians, codes = measure(argv, root, versions, runs)
+            medians, codes = measure(argv, versions, runs)
             cells = []
             for mode in MODES:
                 now = medians[(len(versions) - 1, mode)]
                 met[mode] += now <= GOAL
                 cells.append(" ".join(f"{medians[(v, mode)]:>6.3f}" for v in range(len(versions)))
                              + f" {now / GOAL:>5.2f}")
-            print(f"{label:<{width}}  {'  '.join(cells)}  {'/'.join(map(str, sorted(codes)))}")
+            exits = "/".join(",".join(map(str, sorted(c))) for c in codes)
+            print(f"{label:<{width}}  {'  '.join(cells)}  {exits}")
         print(f"within {GOAL} s ({names[-1]}): warm {met['warm']} of {len(rows)}, cold "
               f"{met['cold']} of {len(rows)} (the last row, a one-account plan, is there for "
               "comparison)")

@@ -101,7 +101,6 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     from decimal import Decimal
 
     from reconciler.errors import ConfigError, ValidationFailed
-    from reconciler.schema import load_document
 
     name = os.fspath(path) if path is not None else DEFAULT_CONFIG
     file = Path(name)
@@ -109,6 +108,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         if path is None or name == DEFAULT_CONFIG:
             return Config()
         raise ValidationFailed([ConfigError("configuration file not found", file=name)])
+    # the loader and the schema only when there is a file (a small command without one
+    # never loads them)
+    from reconciler.schema import load_document
+
     doc = load_document(file, "config", display_name=name)
     base = file.parent
 

@@ -157,3 +157,14 @@ def test_show_reads_the_saved_plan_without_the_account_loader(project: Path) -> 
     for module in ("yaml", "reconciler.yamlload", "reconciler.accounts", "reconciler.schema",
                    "reconciler.platforms.mitel.planner"):
         assert not _loaded(loaded, module), module
+
+
+@pytest.mark.parametrize("argv", [("history",), ("state", "migrate")])
+def test_without_a_configuration_file_no_yaml_loader_is_loaded(
+    project: Path, argv: tuple[str, ...]
+) -> None:
+    """No reconciler.yaml (the demo layout): the defaults need no loader nor schema."""
+    assert not (project / "reconciler.yaml").exists()
+    loaded, rc = run_fresh(*argv, cwd=project)
+    assert rc == 0
+    assert not _loaded(loaded, "yaml") and not _loaded(loaded, "reconciler.schema")
