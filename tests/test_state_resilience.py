@@ -278,3 +278,26 @@ def test_nothing_outlives_a_statement_on_the_session(postgres_server: PostgresSe
             " (SELECT count(*) FROM pg_class WHERE relpersistence = 't')", (pid,)
         ).fetchone()
     assert session == (0, 0, 0, 0)
+
+
+def test_state_migrate_from_several_processes_at_once_migrates_once(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    url = postgres_server.new_database()
+    ws = workspace(tmp_path, demo=())
+    env = {**os.environ, STATE_URL_ENV: url, "PGPASSWORD": PASSWORD}
+    procs = [subprocess.Popen([sys.executable, "-m", "reconciler", "state", "migrate"],
+                              cwd=ws, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for _ in range(4)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, outputs
+    # each says where it stands: one (or more, racing at opening) migrated, none failed
+    assert all(o.startswith(f"state store {url}: schema ") for o in outputs), outputs
+    with psycopg.connect(url, password=PASSWORD) as db:
+        versions = [v for (v,) in db.execute("SELECT version FROM reconciler_schema"
+                                             " ORDER BY version")]
+    assert versions == list(range(1, PG_LATEST + 1))
