@@ -25,7 +25,7 @@ from reconciler.catalog import did_you_mean
 from reconciler.config import Config
 from reconciler.errors import InputError, ValidationFailed
 from reconciler.filenames import file_name_error, outside_repository_error, repository_path
-from reconciler.model import DesiredAccount, DesiredUser, Mark, Policy, Site
+from reconciler.model import DesiredAccount, DesiredUser, Mark, Policy, Site, build
 from reconciler.platforms import PLATFORMS
 from reconciler.schema import check, sorted_errors, with_yaml_errors
 from reconciler.yamlload import MarkedDict, MarkedList, load_yaml
@@ -347,7 +347,8 @@ def _user(
         for a, m in zip(add_ons, add_ons.item_marks, strict=True):
             marks[f"add_ons.{a}"] = m
         values["add_ons"] = frozenset(add_ons)
-    return DesiredUser(mark=item_mark, marks=marks, **values), errors
+    values["mark"], values["marks"] = item_mark, marks
+    return build(DesiredUser, values), errors
 
 
 def _field_marks(node: MarkedDict) -> dict[str, Mark]:
