@@ -176,3 +176,10 @@ def _check_state_url(state: Any, name: str) -> None:
             "and name that variable in state.password_env",
             mark=mark, file=name,
         )])
+    from reconciler.state import StateError
+    from reconciler.stores.pgurl import parse_state_url
+
+    try:  # malformed: said here, at its line, rather than when the store is opened
+        parse_state_url(str(state["url"]), "state.url")
+    except StateError as e:
+        raise ValidationFailed([ConfigError(str(e), mark=mark, file=name)]) from None

@@ -46,6 +46,11 @@ def parse_state_url(url: str, source: str) -> StateUrl:
     userinfo, at, hostport = authority.rpartition("@")
     if "@" in tail:
         raise StateError(f"{source} is malformed: an @ after its host; {_ENCODE}")
+    for host in hostport.split(","):
+        port = host.rpartition("]")[2] if host.startswith("[") else host
+        port = port.rpartition(":")[2] if ":" in port else ""
+        if port and not (port.isascii() and port.isdigit()):
+            raise StateError(f"{source} is malformed: a port that is not a number")
     user, colon, raw_password = userinfo.partition(":")
     password = None
     if colon:
