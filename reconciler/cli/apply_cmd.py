@@ -9,13 +9,14 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from reconciler.apply import Applier, ApplySettings
 from reconciler.apply_stream import ReportWriter, Stake
 from reconciler.catalog import did_you_mean
+from reconciler.cli.output import echo_rendered
 from reconciler.config import Config
 from reconciler.envvars import env_flag
 from reconciler.errors import ExitCode, InputError, ReconcilerError
@@ -25,7 +26,7 @@ from reconciler.pool import DEFAULT_PARALLELISM, ordered_map
 from reconciler.progress import make_progress
 from reconciler.project import default_paths
 from reconciler.review import check_identity, check_sources, difference, mismatch
-from reconciler.spool import PlanShelf, Shelved, spool
+from reconciler.spool import PlanShelf, Shelved
 from reconciler.state import Scope
 
 if TYPE_CHECKING:
@@ -219,10 +220,10 @@ def apply(
         code = ExitCode.WAITING if runbooks and code == ExitCode.OK else code
         if fmt == "json":
             books = [(b.account, [str(p) for p in b.paths]) for b in runbooks]
-            _echo(lambda fh: results.finish(fh, int(code), books), sys.stdout)
+            echo_rendered(lambda fh: results.finish(fh, int(code), books), False, sys.stdout)
             return int(code)
         if planned:
-            _echo(lambda fh: results.finish(fh, int(code)), out)
+            echo_rendered(lambda fh: results.finish(fh, int(code)), False, out)
     for book in runbooks:
         click.echo(f"{book.account}: nothing applied; a person follows the runbook, then "
                    "downloads the exports again:", out)
@@ -248,10 +249,10 @@ def _plan_paths(
     stack: ExitStack, recover: tuple[set[Scope], list[AccountPlan]] | None = None,
 ) -> tuple[Sequence[AccountPlan], list[AccountPlan], Stake, int]:
     """Plan the accounts of ``paths`` one by one and show the plan (refused when a verdict
-    blocks it): the plans of the accounts to apply and their desired states are put aside
-    on disk (spool.PlanShelf, spool.Shelved),
-    the portal accounts' kept for their runbooks, what is at stake counted, and the other
-    accounts counted (the apply report is of those). ``recover``: (the platform accounts
+    blocks it). Returns the plans of the accounts to apply (put aside on disk, as are the
+    desired states they are planned again from: spool.PlanShelf, spool.Shelved), the
+    portal accounts' plans (for their runbooks), what is at stake, and how many accounts
+    the apply report is of (all but the portal ones). ``recover``: (the platform accounts
     with writes never journaled, where to add those of them with nothing to do)."""
     from reconciler.portal.provider import PortalProvider
     from reconciler.render.stream import TextWriter
@@ -277,18 +278,10 @@ def _plan_paths(
                 shelf.append((acct, ""))
             elif recover and Scope(acct.platform, acct.external_id) in recover[0]:
                 recover[1].append(acct)
-    _echo(lambda fh: shown.finish(Plan((), options=session.plan_options()), fh), out, color)
+    echo_rendered(lambda fh: shown.finish(Plan((), options=session.plan_options()), fh), color,
+                  out)
     stake.refuse_blocked()
     return shelf.plans(), portal, stake, planned
-
-
-def _echo(write: Callable[[IO[str]], None], out: TextIO, color: bool = False) -> None:
-    """What ``write`` writes, echoed to ``out`` in pieces (through a spool)."""
-    with spool() as fh:
-        write(fh)
-        fh.seek(0)
-        while piece := fh.read(1 << 16):
-            click.echo(piece, out, nl=False, color=color)
 
 
 def _verifier(session: Session) -> Callable[[AccountPlan, ActualAccount], None]:

@@ -146,14 +146,16 @@ def use_color(color: bool | None) -> bool:
     return sys.stdout.isatty() and not env_flag("NO_COLOR")
 
 
-def echo_rendered(render_to: Callable[[IO[str]], None], color: bool) -> None:
-    """What ``render_to`` writes, echoed to stdout in pieces (through a spooled file, so a
-    large plan is never one string in memory). Colour codes are never cut: with colour
-    off there are none (render.env.paint), with it on click passes them through."""
+def echo_rendered(render_to: Callable[[IO[str]], None], color: bool,
+                  out: TextIO | None = None) -> None:
+    """What ``render_to`` writes, echoed to ``out`` (default stdout) in pieces (through a
+    spooled file, so a large plan is never one string in memory). Colour codes are never
+    cut: with colour off there are none (render.env.paint), with it on click passes them
+    through."""
     from reconciler.spool import spool
 
     with spool() as fh:
         render_to(fh)
         fh.seek(0)
         while piece := fh.read(1 << 16):
-            click.echo(piece, nl=False, color=color)
+            click.echo(piece, out, nl=False, color=color)
