@@ -32,7 +32,7 @@ from reconciler.progress import (
 )
 from reconciler.provider import Provider
 from reconciler.review import difference, mismatch
-from reconciler.state import Scope
+from reconciler.state import LockInfo, Scope
 from reconciler.steps import InvalidPlan, check_steps, step_digest
 
 log = logging.getLogger(__name__)
@@ -132,12 +132,15 @@ class Applier(StepRunner):
         # one question for the whole run, not one per account: only a run that died
         # leaves writes unjournaled, and it did so before this run began
         self._unjournaled = self.store.unjournaled_scopes()
+        held: list[LockInfo] = []
         with ExitStack() as stack:
+            # one callback for every lock, not one each: apply of many accounts holds
+            # them all until it ends, and keeps nothing else per account in memory
+            stack.callback(self._release, held)
             # in one global order, so two runs waiting (--lock-timeout) for each other's
             # accounts can never hold one each and wait forever
             for scope in sorted(scopes):
-                lock = self.store.acquire(scope, scopes[scope])
-                stack.callback(self.store.release, lock)
+                held.append(self.store.acquire(scope, scopes[scope]))
             parallelism = min(self.settings.parallelism, len(todo))
 
             def confirm(account: AccountPlan) -> tuple[AccountPlan, str]:
@@ -180,6 +183,18 @@ class Applier(StepRunner):
                 self._recover(account)
             finally:
                 self.store.release(lock)
+
+    def _release(self, held: list[LockInfo]) -> None:
+        """Release the locks ``held``, the last taken first; each is tried even when one
+        fails, and the first failure is raised after."""
+        failure: BaseException | None = None
+        for lock in reversed(held):
+            try:
+                self.store.release(lock)
+            except BaseException as e:  # noqa: BLE001  (raised below, once all were tried)
+                failure = failure or e
+        if failure is not None:
+            raise failure
 
     def _confirm_plan(
         self, account: AccountPlan, providers: Callable[[str], Provider], replan: Replan | None,
