@@ -619,3 +619,15 @@ def test_plan_fails_last_saying_why(tmp_path: Path, validate: str, fails: str) -
     result = r.run(last, {"VALIDATE": validate})
     assert result.returncode == 1
     assert result.stdout.startswith(f"::error::{fails}")
+
+
+def test_drift_finds_every_open_drift_issue_of_a_5000_account_fleet() -> None:
+    """`gh issue list` stops at --limit: with more drifting accounts than that (1,000
+    before), the issues past it were not found and each such account got a new duplicate
+    issue every night."""
+    import re
+
+    drift = load(WORKFLOWS / "drift.yml")
+    found = re.search(r"gh issue list --label drift --state open --limit (\d+) ",
+                      step(drift, "drift", "Drift issues")["run"])
+    assert found is not None and int(found.group(1)) >= 5000
