@@ -11,6 +11,7 @@ would refuse (tests/test_schema.py compares the two over mutated files).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +43,11 @@ _TYPE_TESTS = {
     "null": "v is None",
 }
 _NUMBER = _TYPE_TESTS["number"]
+#: a schema of only these is checked in place of a call (reconciler's scalar fields)
+_LEAF_KEYWORDS = frozenset(
+    ("type", "enum", "pattern", "minLength", "minimum", "maximum", "exclusiveMinimum"))
+#: the checked value in a keyword's generated lines
+_V = re.compile(r"\bv\b")
 
 
 @functools.cache
@@ -100,6 +106,20 @@ class _Unit:
         self.lines += [f"def {name}(v):", *(f"    {line}" for line in body), "    return True"]
         return name
 
+    def leaf(self, node: Any) -> list[str] | None:
+        """The checks of a schema of one scalar (type, enum, pattern, bounds) on ``x``,
+        to be written in place; None for any other schema."""
+        if not isinstance(node, dict):
+            return None
+        body: list[str] = []
+        for keyword, arg in node.items():
+            if keyword in _ANNOTATIONS or keyword.startswith("x-"):
+                continue
+            if keyword not in _LEAF_KEYWORDS:
+                return None
+            body += [_V.sub("x", line) for line in self.keyword(keyword, arg, node)]
+        return body
+
     def keyword(self, keyword: str, arg: Any, node: dict[str, Any]) -> list[str]:
         if keyword == "type":
             kinds = [arg] if isinstance(arg, str) else list(arg)
@@ -110,7 +130,13 @@ class _Unit:
             for key, sub in arg.items():
                 if sub is True:
                     continue
-                fn, k = self.function(sub), self.constant(key)
+                k = self.constant(key)
+                inline = self.leaf(sub)
+                if inline is not None:  # checked in place: no call per field of 50k users
+                    lines += [f"    if {k} in v:", f"        x = v[{k}]",
+                              *(f"        {line}" for line in inline)]
+                    continue
+                fn = self.function(sub)
                 lines += [f"    if {k} in v and not {fn}(v[{k}]): return False"]
             return lines if len(lines) > 1 else []
         if keyword == "additionalProperties":
