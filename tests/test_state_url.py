@@ -209,3 +209,21 @@ def test_a_malformed_state_url_in_reconciler_yaml_is_named_at_its_line(
     (ws / "reconciler.yaml").write_text(f"state:\n  url: '{url}'\n")
     result = invoke(ws, "history")
     assert (result.exit_code, result.output) == (1, f"reconciler.yaml:2:8: {error}\n")
+
+
+def test_a_password_in_the_environment_url_needs_no_password_env(
+    tmp_path: Path, server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """reconciler.yaml names password_env for laptops; CI gives the whole URL with its
+    password. Before, the unset password_env variable was an error even so."""
+    db = server.new_database()
+    ws = workspace(tmp_path, demo=())
+    (ws / "reconciler.yaml").write_text(
+        f"state: {{url: '{db}', password_env: LAPTOP_DB_PASSWORD}}\n")
+    monkeypatch.delenv("LAPTOP_DB_PASSWORD", raising=False)
+    monkeypatch.setenv(STATE_URL_ENV, db.replace("postgres@", f"postgres:{PASSWORD}@"))
+    result = invoke(ws, "history")
+    assert (result.exit_code, result.output) == (0, "no applied steps recorded\n")
+    monkeypatch.setenv(STATE_URL_ENV, db)  # no password of its own: password_env it is
+    missing = invoke(ws, "history")
+    assert missing.exit_code == 1 and "LAPTOP_DB_PASSWORD, which is not set" in missing.output

@@ -39,10 +39,14 @@ def open_store(
     read-only command leaves no file behind."""
     url = state_url(config)
     if url:
+        from reconciler.stores.pgurl import parse_state_url
         from reconciler.stores.postgres import PostgresStateStore
 
-        return PostgresStateStore(url, password=_password(config), lock_timeout=lock_timeout,
-                                  source=_url_source(config))
+        source = _url_source(config)
+        # a URL of RECONCILER_STATE_URL that carries its password needs no password_env
+        has_own = parse_state_url(url, source).password is not None
+        return PostgresStateStore(url, password=None if has_own else _password(config),
+                                  lock_timeout=lock_timeout, source=source)
     from reconciler.stores.sqlite import SqliteStateStore
 
     path = sqlite_path(config)
