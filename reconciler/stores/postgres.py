@@ -165,7 +165,9 @@ class PostgresStateStore(SqlJournal, StateStore):
             self._conn.close()
             raise newer_schema(self._where, self.opened_at_version, LATEST)
         if migrate and self.opened_at_version < LATEST:
-            self.migrate()
+            # the version found under the migration lock: another process may have
+            # migrated meanwhile, and then this one did nothing
+            self.opened_at_version, _ = self.migrate()
 
     def _connect(self, failed: str) -> psycopg.Connection[Any]:
         psycopg = self._psycopg

@@ -159,7 +159,9 @@ class SqliteStateStore(SqlJournal, StateStore):
                 self._db.close()
                 raise newer_schema(str(self.path), self.opened_at_version, LATEST)
             if self.opened_at_version < LATEST:
-                self.migrate()
+                # the version found under the migration lock: another process may have
+                # migrated meanwhile, and then this one did nothing
+                self.opened_at_version, _ = self.migrate()
         except (OSError, sqlite3.Error) as e:
             raise StateError(f"cannot open the state store {self.path}: {e}") from e
 
