@@ -84,3 +84,23 @@ def test_a_schema_refuses_what_it_does_not_document() -> None:
         jsonschema.validate({"entries": [entry]}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"entries": [{**entry, "result": "done", "extra": 1}]}, schema)
+
+
+def test_state_locks_lists_the_leases_held_without_breaking_them(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, demo=("northwind-mitel", "contoso-c2t"))
+    assert invoke(ws, "state", "locks").stdout == "No locks held.\n"
+    with StateStore(ws / ".reconciler" / "state.db") as store:
+        store.acquire(Scope("mitel-connect", "CC-104233"), "northwind", pid=4242,
+                      host="ci-7\x1b[31m")
+    text = invoke(ws, "state", "locks")
+    assert text.exit_code == 0
+    (line,) = text.stdout.splitlines()
+    assert line.startswith("northwind (mitel-connect CC-104233): held by apply pid 4242 on "
+                           "host ci-7\\x1b[31m since "), line
+    data = _valid("locks", invoke(ws, "state", "locks", "--format", "json").stdout)
+    assert [(lock["account"], lock["scope"], lock["pid"]) for lock in data["locks"]] == [
+        ("northwind", "mitel-connect CC-104233", 4242)]
+    # nothing was broken: the lock is still there for unlock
+    assert _valid("unlock", invoke(ws, "unlock", "northwind", "--format", "json").stdout)
+    assert _valid("locks", invoke(ws, "state", "locks", "--format", "json").stdout) == {
+        "locks": []}

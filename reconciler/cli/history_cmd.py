@@ -97,19 +97,23 @@ def unlock(slug: str, config_path: str, force: bool, fmt: str) -> int:
         except NotLocked:
             raise NotLocked(f"account {slug} is not locked") from None
     if fmt == "json":
-        click.echo(json.dumps({"account": slug, "unlocked": [
-            {"scope": str(lock.scope), "owner": lock.owner, "pid": lock.pid,
-             "host": lock.host, "since": lock.since, "heartbeat": lock.heartbeat,
-             "expires": lock.expires, "run_url": lock.run_url, "git_commit": lock.git_commit}
-            for lock in held]}, indent=2))
+        click.echo(json.dumps({"account": slug, "unlocked": [lock_json(lock) for lock in held]},
+                              indent=2))
         return int(ExitCode.OK)
     for lock in held:
         # the holder's words (host, run URL) come from the store: one escaped line
-        click.echo(terminal(f"unlocked account {slug} ({lock.scope}; {_holder(lock)})"))
+        click.echo(terminal(f"unlocked account {slug} ({lock.scope}; {holder_text(lock)})"))
     return int(ExitCode.OK)
 
 
-def _holder(lock: LockInfo) -> str:
+def lock_json(lock: LockInfo) -> dict[str, object]:
+    """A lease as ``unlock`` and ``state locks`` print it in JSON."""
+    return {"scope": str(lock.scope), "owner": lock.owner, "pid": lock.pid,
+            "host": lock.host, "since": lock.since, "heartbeat": lock.heartbeat,
+            "expires": lock.expires, "run_url": lock.run_url, "git_commit": lock.git_commit}
+
+
+def holder_text(lock: LockInfo) -> str:
     """Who held a lease: enough to find that run and make sure it is gone."""
     text = f"held by {lock.owner} pid {lock.pid} on host {lock.host} since {lock.since}"
     if lock.heartbeat:
