@@ -15,7 +15,7 @@ from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.money import ZERO, fmt, signed
 from reconciler.plan import AccountPlan
 from reconciler.progress import AccountReport, account_lines
-from reconciler.spool import copy, spool
+from reconciler.spool import add_entry, copy, splice_entries, spool
 
 
 class PlanBlocked(ReconcilerError):
@@ -96,8 +96,7 @@ class ReportWriter:
             for step in data["steps"]:
                 if step["status"] in self.summary:
                     self.summary[step["status"]] += 1
-            lead = ",\n    " if self.accounts else "\n    "
-            self.body.write(lead + json.dumps(data, indent=2).replace("\n", "\n    "))
+            add_entry(self.body, json.dumps(data, indent=2), first=not self.accounts)
         else:
             for line in account_lines(report):
                 self.body.write(line + "\n")
@@ -120,15 +119,7 @@ class ReportWriter:
                 "summary": self.summary,
                 "runbooks": [{"account": a, "paths": list(p)} for a, p in runbooks],
             }, indent=2)
-            head, _, tail = text.partition('\n  "accounts": []')
-            out.write(head + '\n  "accounts": [')
-            if self.accounts:
-                copy(self.body, out)
-                out.write("\n  ]")
-            else:
-                self.body.close()
-                out.write("]")
-            out.write(tail + "\n")
+            splice_entries(text, self.body, bool(self.accounts), out)
             return
         out.write("\nApply report:\n")
         if not self.accounts:

@@ -41,6 +41,28 @@ def copy(fh: IO[str], out: IO[str]) -> None:
     fh.close()
 
 
+def add_entry(body: IO[str], entry: str, first: bool) -> None:
+    """One entry (JSON laid out with indent=2) of a document's top-level ``"accounts"``
+    list into ``body``, indented as :func:`splice_entries` puts it."""
+    body.write(("\n    " if first else ",\n    ") + entry.replace("\n", "\n    "))
+
+
+def splice_entries(document: str, body: IO[str], any_entries: bool, out: IO[str]) -> None:
+    """``document`` (JSON laid out with indent=2, its top-level ``"accounts"`` an empty
+    list) into ``out`` with the entries spooled in ``body`` in that list; ``body`` is
+    closed. Byte for byte ``json.dumps`` of the whole document."""
+    head, sep, tail = document.partition('\n  "accounts": []')
+    assert sep, "the document lays its accounts out at the top level"
+    out.write(head + '\n  "accounts": [')
+    if any_entries:
+        copy(body, out)
+        out.write("\n  ]")
+    else:
+        body.close()
+        out.write("]")
+    out.write(tail + "\n")
+
+
 class Views:
     """Plain data (an account's view) put aside one JSON line each and read back by the
     number :meth:`put` gave it: for an output that picks, at the end, the few accounts it

@@ -20,7 +20,7 @@ from reconciler.plan import AccountPlan, Plan, Step
 from reconciler.platforms import PLATFORMS
 from reconciler.render.env import environment, paint
 from reconciler.render.view import account_head, field_name, record_text, user_name, value_text
-from reconciler.spool import copy, lines, spool
+from reconciler.spool import add_entry, lines, splice_entries, spool
 
 _LICENCE_ACTIONS = ("order_licences", "return_licences", "manual")
 
@@ -236,9 +236,8 @@ class DriftWriter:
             if data["drift"]:
                 self.fitted.add(walk_strings(data, md))
         elif self.fmt == "json":
-            lead = ",\n    " if self.summary["accounts"] > 1 else "\n    "
-            self.body.write(lead + json.dumps(data, indent=2, ensure_ascii=False)
-                            .replace("\n", "\n    "))
+            add_entry(self.body, json.dumps(data, indent=2, ensure_ascii=False),
+                      first=self.summary["accounts"] == 1)
         else:
             for chunk in environment().get_template("drift_text_account.j2").generate(
                     a=data, paint=self.paint):
@@ -252,15 +251,7 @@ class DriftWriter:
         elif self.fmt == "json":
             text = json.dumps({**head, "accounts": [], "summary": self.summary}, indent=2,
                               ensure_ascii=False)
-            before, _, after = text.partition('\n  "accounts": []')
-            fh.write(before + '\n  "accounts": [')
-            if self.summary["accounts"]:
-                copy(self.body, fh)
-                fh.write("\n  ]")
-            else:
-                self.body.close()
-                fh.write("]")
-            fh.write(after + "\n")
+            splice_entries(text, self.body, bool(self.summary["accounts"]), fh)
         else:
             for chunk in environment().get_template("drift_text.j2").generate(
                     drift={"summary": self.summary}, accounts=lines(self.body),

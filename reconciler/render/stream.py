@@ -22,7 +22,7 @@ from reconciler.render.env import environment, paint
 from reconciler.render.markdown import LIMIT, PlanFit
 from reconciler.render.summary import Summary
 from reconciler.render.view import RICH_ARROW, TEXT_ARROW, account_view, cleaned, plan_head
-from reconciler.spool import copy, lines, spool
+from reconciler.spool import add_entry, copy, lines, splice_entries, spool
 
 #: the formats a writer renders account by account (the runbook is made from the whole plan)
 STREAMED = ("text", "json", "html", "markdown")
@@ -147,8 +147,7 @@ class JsonWriter:
                             + _dumps(data, sort_keys=True, separators=(",", ":")).encode())
         if self.mask_emails:
             data = walk_strings(data, mask_email)
-        lead = ",\n    " if self.totals.accounts else "\n    "
-        self.body.write(lead + _dumps(data, indent=2).replace("\n", "\n    "))
+        add_entry(self.body, _dumps(data, indent=2), first=not self.totals.accounts)
         self.totals.add(acct)
 
     def finish(self, plan: Plan, fh: IO[str]) -> None:
@@ -165,16 +164,7 @@ class JsonWriter:
                 "summary": summary}
         if self.mask_emails:
             data = walk_strings(data, mask_email)
-        head, sep, after = _dumps(data, indent=2).partition('\n  "accounts": []')
-        assert sep, "the plan's JSON lays its accounts out at the top level"
-        fh.write(head + '\n  "accounts": [')
-        if self.totals.accounts:
-            copy(self.body, fh)
-            fh.write("\n  ]")
-        else:
-            self.body.close()
-            fh.write("]")
-        fh.write(after + "\n")
+        splice_entries(_dumps(data, indent=2), self.body, bool(self.totals.accounts), fh)
 
 
 def using_line(plan: Plan) -> str | None:
