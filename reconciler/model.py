@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 #: Share of an account's users that a plan may delete, replace or downgrade without --force.
 DESTRUCTIVE_SHARE = Decimal("0.30")
@@ -68,6 +68,27 @@ def build(cls: type[_T], values: dict[str, Any]) -> _T:
     obj = object.__new__(cls)
     object.__setattr__(obj, "__dict__", values)
     return obj
+
+
+def maker(cls: type[_T]) -> Callable[..., _T]:
+    """``make(*values)``: ``cls(*values)`` for a frozen model dataclass given every field in
+    order (as a database row holds them), without its ``__init__``, as :func:`build`; any
+    other number of values goes through ``cls`` itself and fails as it would."""
+    from dataclasses import fields
+
+    _defaults(cls)  # a class with its own __init__ needs is refused, as by build
+    names = tuple(f.name for f in fields(cast(Any, cls)))
+    count = len(names)
+    new, set_dict = object.__new__, object.__setattr__
+
+    def make(*values: Any) -> _T:
+        if len(values) != count:
+            return cls(*values)
+        obj = new(cls)
+        set_dict(obj, "__dict__", dict(zip(names, values, strict=True)))
+        return obj
+
+    return make
 
 
 _Spec = tuple[tuple[tuple[str, Any], ...], tuple[tuple[str, Any], ...], frozenset[str]]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.model import DesiredUser, Mark, Policy, build
+from reconciler.model import ActualUser, DesiredUser, Mark, Policy, build, maker
 
 _OPTIONAL: dict[str, st.SearchStrategy[Any]] = {
     "name": st.text(max_size=5), "email": st.text(max_size=5), "site": st.text(max_size=3),
@@ -45,3 +45,30 @@ def test_build_refuses_as_the_constructor_does(values: dict[str, Any]) -> None:
 def test_build_of_a_class_with_only_defaults() -> None:
     assert build(Policy, {}) == Policy()
     assert build(Policy, {"prune": True}) == Policy(prune=True)
+
+
+_USER_ROW = st.tuples(
+    st.integers(0, 99999), st.text(max_size=4), st.text(max_size=4), st.text(max_size=4),
+    st.none() | st.text(max_size=4), st.none() | st.text(max_size=3),
+    st.frozensets(st.text(max_size=3), max_size=2), st.none() | st.text(max_size=3),
+    st.none() | st.text(max_size=4), st.none() | st.text(max_size=4),
+    st.none() | st.integers(0, 9), st.booleans())
+
+
+@given(_USER_ROW)
+def test_maker_makes_what_the_constructor_makes(row: tuple[Any, ...]) -> None:
+    made, expected = maker(ActualUser)(*row), ActualUser(*row)
+    assert made == expected and hash(made) == hash(expected) and repr(made) == repr(expected)
+    assert vars(made) == vars(expected)
+    assert replace(made, name="x") == replace(expected, name="x")
+    with pytest.raises(AttributeError):
+        made.name = "changed"  # type: ignore[misc]  (frozen all the same)
+
+
+def test_maker_refuses_as_the_constructor_does() -> None:
+    make = maker(ActualUser)
+    assert make(1, "u", "n", "p") == ActualUser(1, "u", "n", "p")  # defaults: the constructor
+    with pytest.raises(TypeError):
+        make(1)
+    with pytest.raises(TypeError):
+        make(*range(13))
