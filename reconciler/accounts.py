@@ -94,7 +94,8 @@ class AccountStream:
     :meth:`raise_errors`. Only each file's slug and external id are remembered.
     """
 
-    def __init__(self, paths: Sequence[str] = DEFAULT_PATHS, config: Config | None = None):
+    def __init__(self, paths: Sequence[str] = DEFAULT_PATHS, config: Config | None = None,
+                 *, keep_digests: bool = False):
         if not paths:
             from reconciler.project import default_paths
 
@@ -104,11 +105,20 @@ class AccountStream:
         self._defaults = _policy_defaults(config)
         self._slugs: dict[str, Mark] = {}
         self._ids: dict[tuple[str, str], tuple[str, Mark]] = {}
+        #: with ``keep_digests``, the sha256 of the bytes each yielded account was read
+        #: from, by its path, until taken (:meth:`digest`): a plan's sources without
+        #: reading the file again
+        self._digests: dict[str, str] | None = {} if keep_digests else None
+
+    def digest(self, path: str) -> str | None:
+        """The digest of the file ``path`` (an account's) was read from; forgotten once taken."""
+        return self._digests.pop(path, None) if self._digests is not None else None
 
     def __iter__(self) -> Iterator[DesiredAccount]:
         for source in self._sources:
-            account, errors = _read(source, self._defaults)
+            account, errors = _read(source, self._defaults, self._digests)
             if account is None:
+                self.digest(source.name)
                 self.errors.extend(errors)
                 continue
             platform = PLATFORMS[account.platform]
@@ -120,6 +130,8 @@ class AccountStream:
             self.errors.extend(errors)
             if not errors:
                 yield account
+            else:
+                self.digest(source.name)
 
     @property
     def slugs(self) -> list[str]:
@@ -230,11 +242,12 @@ def _broken_link_error(path: Path, name: str) -> InputError:
 
 
 def _read(
-    source: _Source, defaults: Mapping[str, Any]
+    source: _Source, defaults: Mapping[str, Any], digests: dict[str, str] | None = None
 ) -> tuple[DesiredAccount | None, list[InputError]]:
     soft: list[InputError] = []  # YAML-level errors after which the file is still read
     try:
-        doc = load_yaml(source.path, display_name=source.name, soft_errors=soft)
+        doc = load_yaml(source.path, display_name=source.name, soft_errors=soft,
+                        digests=digests)
     except InputError as e:
         return None, with_yaml_errors(soft, [e])
     errors = with_yaml_errors(soft, check(doc, "account"))

@@ -48,13 +48,14 @@ def file_digest(path: Path | str | None) -> str | None:
         return None
 
 
-def sources(path: str, config: Config,
-            shared: Mapping[str, str | None] | None = None) -> dict[str, str | None]:
+def sources(path: str, config: Config, shared: Mapping[str, str | None] | None = None,
+            digest: str | None = None) -> dict[str, str | None]:
     """The desired state an account's plan is made from (a saved plan's ``source``).
     ``shared``: :func:`shared_sources` of ``config``, read once for a run of many accounts
-    (the config and the price book a run loaded at its start)."""
+    (the config and the price book a run loaded at its start). ``digest``: the file's, of
+    the bytes the plan was made from (None: the file is read for it)."""
     return {
-        "file": file_digest(path),
+        "file": digest if digest is not None else file_digest(path),
         **(shared if shared is not None else shared_sources(config)),
         "commit": _folder_commit(os.path.abspath(os.path.dirname(path))) if path else None,
     }

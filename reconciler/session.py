@@ -187,24 +187,26 @@ class Session:
         """
         from reconciler.accounts import AccountStream
 
-        stream = AccountStream(paths, self.config)
+        stream = AccountStream(paths, self.config, keep_digests=True)
         self.catalogs  # noqa: B018  (a price book error is raised before any platform is read)
 
-        def wanted() -> Iterator[DesiredAccount]:
+        def wanted() -> Iterator[tuple[DesiredAccount, str | None]]:
             for desired in stream:
+                digest = stream.digest(desired.path)  # of the bytes it was read from
                 if stream.errors or (account is not None and desired.slug != account):
                     continue
                 if keep_desired:
                     self.desired[desired.slug] = desired
-                yield desired
+                yield desired, digest
 
         shared = shared_sources(self.config)  # the config and price book loaded now
 
-        def one(desired: DesiredAccount) -> AccountPlan:
+        def one(item: tuple[DesiredAccount, str | None]) -> AccountPlan:
+            desired, digest = item
             actual = self.read(desired.platform, desired.external_id)
             made = self.plan_account(desired, actual)
             # what a saved plan was made from: apply makes it again from the same (review.py)
-            made = replace(made, source=sources(desired.path, self.config, shared))
+            made = replace(made, source=sources(desired.path, self.config, shared, digest))
             if observe is not None:
                 observe(desired, actual, made)
             return made

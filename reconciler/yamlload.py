@@ -13,6 +13,7 @@ booleans (also as mapping keys), ``2024-05-01`` is the str ``"2024-05-01"``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,6 +63,7 @@ def load_yaml(
     expect_mapping: bool = True,
     require_yaml_suffix: bool = True,
     soft_errors: list[InputError] | None = None,
+    digests: dict[str, str] | None = None,
 ) -> Any:
     """Load the single YAML document in ``path`` as MarkedDict/MarkedList/scalars.
 
@@ -69,7 +71,9 @@ def load_yaml(
     errors. Raises :class:`InputError` (one line, no traceback) for anything refused.
     With a ``soft_errors`` list, refusals after which the rest of the file can still be
     read (an integer YAML 1.1 would change, a duplicate key) are appended to it instead
-    and loading goes on, so that one run reports them all.
+    and loading goes on, so that one run reports them all. With a ``digests`` dict, the
+    sha256 of the bytes read is stored in it under the display name (``sha256:HEX``, as
+    review.file_digest words it), so that a plan's sources need not read the file again.
     """
     name = display_name if display_name is not None else os.fspath(path)
     if require_yaml_suffix and not os.fspath(path).lower().endswith(_SUFFIXES):
@@ -84,6 +88,8 @@ def load_yaml(
         raise InputError("cannot read file: permission denied", file=name) from None
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", file=name) from None
+    if digests is not None:
+        digests[name] = "sha256:" + hashlib.sha256(data).hexdigest()
     return loads_yaml(data, name, expect_mapping=expect_mapping, soft_errors=soft_errors)
 
 

@@ -149,6 +149,30 @@ def test_a_plan_whose_account_file_changed_since_is_stale(tmp_path: Path) -> Non
     assert _world(ws) == start
 
 
+def test_a_saved_plan_names_the_bytes_each_account_was_planned_from(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The digest is of the bytes the loader read (each account file is read once), so a
+    file edited while the plan was made cannot pass as the one planned."""
+    ws = workspace(tmp_path, demo=("northwind-mitel",))
+    path = ws / "accounts" / "northwind-mitel.yaml"
+    planned = path.read_bytes()
+    reads: list[str] = []
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == path.name:
+            reads.append(str(self))
+            if len(reads) > 1:  # edited after the loader read it
+                path.write_text(NORTHWIND.replace("profile: essentials ", "profile: advanced "))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    data = _saved(ws)
+    assert len(reads) == 1
+    assert _account(data, "northwind")["source"]["file"] == (
+        "sha256:" + hashlib.sha256(planned).hexdigest())
+
+
 def test_a_plan_whose_price_book_appeared_since_is_stale(tmp_path: Path) -> None:
     ws = workspace(tmp_path, demo=("northwind-mitel",))
     _saved(ws)
