@@ -380,3 +380,29 @@ def test_the_state_store_journals_from_many_threads(tmp_path: Path) -> None:
     for t in range(8):
         assert [e.step_id for e in entries if e.account == f"a{t}"] == [
             f"s{i}" for i in range(20)]
+
+
+@pytest.mark.parametrize("faults", [None, "seed=1"], ids=["plain", "faults-injected"])
+def test_the_embedded_sandbox_is_planned_in_the_callers_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, faults: str | None
+) -> None:
+    """Its reads are this process's CPU under the GIL: threads would only add switching.
+    With injected faults (latency) the accounts go through the pool as asked."""
+    from reconciler.config import load_config
+    from reconciler.sandbox.faults import FAULTS_ENV
+
+    if faults is None:
+        monkeypatch.delenv(FAULTS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(FAULTS_ENV, faults)
+    ws = workspace(tmp_path)
+    monkeypatch.chdir(ws)
+    threads: set[str] = set()
+    with Session(load_config(None), parallelism=8) as session:
+        made = list(session.plans(["accounts"], observe=lambda *a: threads.add(
+            threading.current_thread().name)))
+    assert len(made) > 1
+    if faults is None:
+        assert threads == {threading.current_thread().name}
+    else:
+        assert threading.current_thread().name not in threads
