@@ -183,3 +183,38 @@ class Runner:
         return found
 
 
+
+
+def git(repo: Path, *args: str) -> str:
+    """``git ARGS`` in ``repo``; its stdout, stripped."""
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def demo_repo(tmp_path: Path, monkeypatch: Any, accounts: tuple[str, ...] = (),
+              ignore: str = ".reconciler/\nplans/\n") -> tuple[Path, str]:
+    """A git repository ``tmp_path/repo`` holding the demo account files (``accounts``:
+    their stems, default all), a reconciler.yaml keeping the sandbox and the state store
+    inside it (never in ours) and a .gitignore, committed on ``main`` without the user's
+    or the system's git configuration; the platform environment variables cleared.
+    Returns the repository and the commit."""
+    import shutil
+
+    for var, value in {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                       "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+                       "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}.items():
+        monkeypatch.setenv(var, value)
+    for var in ("RECONCILER_SANDBOX_FAULTS", "RECONCILER_MITEL_ROLE", "RECONCILER_STATE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    root = tmp_path / "repo"
+    (root / "accounts").mkdir(parents=True)
+    for source in sorted((ROOT / "accounts").glob("*.yaml")):
+        if not accounts or source.stem in accounts:
+            shutil.copy(source, root / "accounts")
+    (root / "reconciler.yaml").write_text(
+        "sandbox:\n  path: .reconciler/sandbox.db\nstate:\n  path: .reconciler/state.db\n")
+    (root / ".gitignore").write_text(ignore)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "demo accounts")
+    return root, git(root, "rev-parse", "HEAD")

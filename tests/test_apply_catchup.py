@@ -9,17 +9,10 @@ workflow's own step (tests/ghactions.py)."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from ghactions import ROOT, WORKFLOWS, Runner, adhoc, load, workflow_script
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout.strip()
+from ghactions import WORKFLOWS, Runner, adhoc, demo_repo, git, load, workflow_script
 
 
 @pytest.fixture
@@ -27,24 +20,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
     """Demo accounts; then push B (northwind, its run replaced while pending); then push
     C (contoso, the pull request whose apply runs now). Returns the repo and the commit
     of the last successful apply."""
-    for var, value in {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-                       "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
-                       "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}.items():
-        monkeypatch.setenv(var, value)
-    for var in ("RECONCILER_SANDBOX_FAULTS", "RECONCILER_MITEL_ROLE", "RECONCILER_STATE_URL"):
-        monkeypatch.delenv(var, raising=False)
-    root = tmp_path / "repo"
-    root.mkdir()
-    (root / "accounts").mkdir()
-    for name in ("northwind-mitel", "contoso-c2t"):
-        shutil.copy(ROOT / "accounts" / f"{name}.yaml", root / "accounts")
-    (root / "reconciler.yaml").write_text(
-        "sandbox:\n  path: .reconciler/sandbox.db\nstate:\n  path: .reconciler/state.db\n")
-    (root / ".gitignore").write_text(".reconciler/\nplans/\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "demo accounts")
-    applied = git(root, "rev-parse", "HEAD")
+    root, applied = demo_repo(tmp_path, monkeypatch, ("northwind-mitel", "contoso-c2t"))
     for name, note in (("northwind-mitel", "B"), ("contoso-c2t", "C")):
         path = root / "accounts" / f"{name}.yaml"
         path.write_text(path.read_text() + f"# pull request {note}\n")

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from ghactions import (
-    ROOT,
     WORKFLOWS,
     Runner,
     action_env_for,
     action_script,
     adhoc,
+    demo_repo,
+    git,
     load,
     step,
     workflow_script,
@@ -28,33 +28,12 @@ ACCOUNT_FILE = "accounts/vertical-demo.yaml"
 INTERNAL_FILE = "accounts/partner-internal.yaml"  # its plan is a Service Desk request
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
     """The demo accounts committed, then one pull-request commit renaming a user of
     vertical-demo, adding a user, and touching partner-internal (whose pending demo change
     is a Service Desk request). Returns the repository and the first commit."""
-    for var, value in {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-                       "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
-                       "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}.items():
-        monkeypatch.setenv(var, value)
-    for var in ("RECONCILER_SANDBOX_FAULTS", "RECONCILER_MITEL_ROLE"):
-        monkeypatch.delenv(var, raising=False)
-    root = tmp_path / "repo"
-    root.mkdir()
-    shutil.copytree(ROOT / "accounts", root / "accounts")
-    # the sandbox and the state store live in the temporary repository, never in ours
-    (root / "reconciler.yaml").write_text(
-        "sandbox:\n  path: .reconciler/sandbox.db\nstate:\n  path: .reconciler/state.db\n")
-    (root / ".gitignore").write_text(".reconciler/\nplans/\ndrift/\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "demo accounts")
-    first = git(root, "rev-parse", "HEAD")
+    root, first = demo_repo(tmp_path, monkeypatch, ignore=".reconciler/\nplans/\ndrift/\n")
 
     account = root / ACCOUNT_FILE
     text = account.read_text()

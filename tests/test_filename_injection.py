@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,8 @@ from ghactions import (
     action_env_for,
     action_script,
     adhoc,
+    demo_repo,
+    git,
     load,
     step,
     workflow_script,
@@ -52,11 +53,6 @@ VARIANTS = {
 }
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
 def attack_content() -> str:
     """Valid content (a slug and an external id of its own)."""
     text = (ROOT / "accounts" / "northwind-mitel.yaml").read_text()
@@ -68,26 +64,12 @@ def attack_content() -> str:
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
     """The demo accounts committed; the pull request removes Erin's allow_downgrade in
     northwind (her downgrade is now blocked) and adds the hostile file (named per test)."""
-    for var, value in {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-                       "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
-                       "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}.items():
-        monkeypatch.setenv(var, value)
-    for var in ("RECONCILER_SANDBOX_FAULTS", "RECONCILER_MITEL_ROLE"):
-        monkeypatch.delenv(var, raising=False)
-    root = tmp_path / "repo"
-    root.mkdir()
-    shutil.copytree(ROOT / "accounts", root / "accounts")
-    (root / "reconciler.yaml").write_text(
-        "sandbox:\n  path: .reconciler/sandbox.db\nstate:\n  path: .reconciler/state.db\n")
-    (root / ".gitignore").write_text(".reconciler/\nplans/\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "demo accounts")
+    root, base = demo_repo(tmp_path, monkeypatch)
     northwind = root / "accounts" / "northwind-mitel.yaml"
     text = northwind.read_text()
     assert "    allow_downgrade: true\n" in text
     northwind.write_text(text.replace("    allow_downgrade: true\n", "", 1))
-    return root, git(root, "rev-parse", "HEAD")
+    return root, base
 
 
 def sandbox_state(r: Runner) -> str:
